@@ -1,0 +1,51 @@
+# Two commands: `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export AUTOLIST_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The machine's Python 3.11; uv must never download an interpreter.
+export UV_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+export UV_PYTHON_DOWNLOADS := never
+export DO_NOT_TRACK := 1
+
+DEMO_DAYS ?= 14
+DEMO_SERVE ?= 1
+# uv may land outside PATH when pip installs it; `python3 -m uv` always finds it.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DBT = $(UV) run dbt
+
+.PHONY: help setup uv sync chromium manifest test demo clean
+
+help:
+	@echo "make demo    set up, scrape the demo marketplace, build everything, serve the Dagster UI and the app"
+	@echo "             (DEMO_SERVE=0 exits after building; DEMO_DAYS=14 sets the window)"
+	@echo "make test    set up and run the test suite"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+sync: uv
+	$(UV) sync --frozen
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "Installing Debian chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+# The manifest is produced here, never at import time: dagster-dbt's prepare step would call home.
+manifest: sync
+	$(DBT) parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+
+setup: sync chromium manifest
+
+test: setup
+	$(UV) run pytest
+
+demo: setup
+	$(UV) run autolist demo --days $(DEMO_DAYS) $(if $(filter 0,$(DEMO_SERVE)),--no-serve,)
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

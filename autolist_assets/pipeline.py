@@ -1,0 +1,35 @@
+"""Run the whole graph in-process for a window of scrape partitions (used by `autolist` and the tests)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from autolist_assets.definitions import defs
+from autolist_assets.partitions import window_range_tags
+
+
+def run_window(
+    first_day: date,
+    last_day: date,
+    *,
+    resources: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize every asset for the (day, site) partitions from first_day to last_day, as one run.
+
+    The raw asset's single-run backfill policy lets one run cover the whole window, so the warehouse,
+    model and snapshot are rebuilt once rather than once per partition.
+    """
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    return dg.materialize(
+        assets,
+        resources={**defs.resources, **(resources or {})},
+        instance=instance,
+        tags={**window_range_tags(first_day, last_day), "autolist/window": f"{first_day}..{last_day}"},
+        run_config=run_config,
+        raise_on_error=False,
+        selection=dg.AssetSelection.all(include_sources=False),
+    )

@@ -1,0 +1,68 @@
+"""The one place resources are declared: the warehouse, the marketplace sites and dbt."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from autolist_assets import paths
+
+# Assets that write warehouse.duckdb share this pool so that concurrent runs queue instead of
+# failing on DuckDB's single-writer lock (see .dagster_home/dagster.yaml for its limit).
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+DEMO_AVITO_URL = "http://127.0.0.1:8765"
+DEMO_MOTEUR_URL = "http://127.0.0.1:8766"
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file; connections are opened per use and closed straight after."""
+
+    path: str = ""
+
+    def resolved_path(self) -> str:
+        return self.path or str(paths.warehouse_path())
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(self.resolved_path(), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class Marketplace(dg.ConfigurableResource):
+    """Where the two sites live and how to fetch them: only the base URLs differ from the live sites."""
+
+    avito_url: str = os.environ.get("AUTOLIST_AVITO_URL", DEMO_AVITO_URL)
+    moteur_url: str = os.environ.get("AUTOLIST_MOTEUR_URL", DEMO_MOTEUR_URL)
+    # "http" (httpx) or "browser" (headless Chromium through Selenium), per source.
+    avito_fetcher: str = os.environ.get("AUTOLIST_AVITO_FETCHER", "http")
+    moteur_fetcher: str = os.environ.get("AUTOLIST_MOTEUR_FETCHER", "http")
+
+    def base_url(self, source: str) -> str:
+        return {"avito": self.avito_url, "moteur": self.moteur_url}[source]
+
+    def fetcher_kind(self, source: str) -> str:
+        return {"avito": self.avito_fetcher, "moteur": self.moteur_fetcher}[source]
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources of a default run (the demo marketplace on 127.0.0.1)."""
+    return {
+        "warehouse": Warehouse(),
+        "marketplace": Marketplace(),
+        "dbt": DbtCliResource(
+            project_dir=str(paths.DBT_PROJECT_DIR),
+            profiles_dir=str(paths.DBT_PROJECT_DIR),
+            # The dbt beside this interpreter, so runs work whether or not the venv is on PATH.
+            dbt_executable=os.path.join(os.path.dirname(sys.executable), "dbt"),
+        ),
+    }
