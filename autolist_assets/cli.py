@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from autolist_assets import paths
 
@@ -115,6 +116,43 @@ def demo(days: int, serve: bool) -> int:
         _stop(children)
 
 
+def import_csv(files: list[str], source: str) -> int:
+    """Load CSV exports into raw.imported_listings; prints a summary per file and a JSON line last."""
+    import json
+
+    import duckdb
+
+    from autolist_assets.sources.csv_import import ImportLayoutError, load_csv_exports
+
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        print(f"No such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(paths.warehouse_path()))
+    try:
+        results = load_csv_exports([Path(f) for f in files], con, source, paths.pii_salt())
+    except ImportLayoutError as error:
+        print(f"Import failed: {error}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    summary = {"files": [], "imported": 0, "rejected": 0, "rejected_by_reason": {}}
+    for result in results:
+        imported, rejected = len(result.rows), len(result.rejections)
+        print(f"{result.path} ({result.source}): {result.rows_read} rows read, {imported} imported, {rejected} rejected")
+        for reason, count in result.rejected_by_reason.items():
+            print(f"    {reason}: {count}")
+            summary["rejected_by_reason"][reason] = summary["rejected_by_reason"].get(reason, 0) + count
+        if result.unmapped:
+            print(f"    columns not used: {', '.join(result.unmapped)}")
+        summary["files"].append({"path": str(result.path), "source": result.source, "read": result.rows_read,
+                                 "imported": imported, "rejected": rejected})
+        summary["imported"] += imported
+        summary["rejected"] += rejected
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="autolist", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("demo", help="run the demo marketplace, materialize, then serve the UIs")
     show.add_argument("--days", type=int, default=14)
     show.add_argument("--no-serve", action="store_true", help="exit after materializing")
+    load = sub.add_parser("import", help="load CSV exports of Avito or Moteur.ma scrapes into the raw layer")
+    load.add_argument("paths", nargs="+", metavar="PATH")
+    load.add_argument("--source", choices=["avito", "moteur", "auto"], default="auto")
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return import_csv(args.paths, args.source)
     if args.command == "materialize":
         return 0 if materialize(args.days, _today()) else 1
     return demo(args.days, serve=not args.no_serve)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from autolist_assets.assets.ml import build_ml_assets
-from autolist_assets.assets.raw import raw_listings, raw_listings_have_keys
+from autolist_assets.assets.raw import imported_listings, raw_listings, raw_listings_have_keys
 from autolist_assets.assets.serving import build_serving_assets
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.jobs import autolist_job, daily_scrape_schedule
@@ -16,7 +16,7 @@ def build_definitions() -> dg.Definitions:
     """Assemble every asset, check, job, schedule and resource."""
     ml_assets = build_ml_assets()
     return dg.Definitions(
-        assets=[raw_listings, build_dbt_assets(), *ml_assets, *build_serving_assets(ml_assets)],
+        assets=[raw_listings, imported_listings, build_dbt_assets(), *ml_assets, *build_serving_assets(ml_assets)],
         asset_checks=[raw_listings_have_keys],
         jobs=[autolist_job],
         schedules=[daily_scrape_schedule],

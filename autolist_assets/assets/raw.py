@@ -1,86 +1,21 @@
 """Raw layer: scrape each (day, site) partition, archive every page, and load the parsed rows."""
 
-import json
+import os
 import time
 from contextlib import ExitStack
-from datetime import date, datetime, timezone
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 
 from autolist_assets import paths
 from autolist_assets.partitions import scrape_partitions
+from autolist_assets.raw_tables import ensure_raw_tables, replace_partition
 from autolist_assets.resources import WAREHOUSE_POOL, Marketplace, Warehouse
 from autolist_assets.sources import BrowserFetcher, HttpFetcher, PageArchive, reparse_archive, scrape_partition
+from autolist_assets.sources.csv_import import load_csv_exports
 
 RAW_GROUP = "raw"
-
-# One schema for every row a scraper or importer hands to the warehouse; original texts
-# (price_text, mileage_text) sit next to the values parsed from them.
-RAW_LISTING_SCHEMA = pa.schema(
-    [
-        ("scrape_date", pa.date32()),
-        ("source", pa.string()),
-        ("listing_id", pa.string()),
-        ("url", pa.string()),
-        ("title", pa.string()),
-        ("price_text", pa.string()),
-        ("price_dh", pa.int64()),
-        ("old_price_dh", pa.int64()),
-        ("monthly_payment_dh", pa.int64()),
-        ("year", pa.int32()),
-        ("mileage_text", pa.string()),
-        ("mileage_km", pa.int64()),
-        ("fuel", pa.string()),
-        ("gearbox", pa.string()),
-        ("brand", pa.string()),
-        ("model", pa.string()),
-        ("fiscal_power", pa.int32()),
-        ("doors", pa.int32()),
-        ("origin", pa.string()),
-        ("condition", pa.string()),
-        ("first_owner", pa.bool_()),
-        ("city", pa.string()),
-        ("sector", pa.string()),
-        ("seller_type", pa.string()),
-        ("seller_name_hash", pa.string()),
-        ("seller_phone_hash", pa.string()),
-        ("posted_at", pa.timestamp("us", tz="UTC")),
-        ("image_count", pa.int32()),
-        ("category", pa.string()),
-        ("equipment", pa.list_(pa.string())),
-        ("scraped_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-
-_DUCKDB_TYPES = {
-    pa.date32(): "date",
-    pa.string(): "varchar",
-    pa.int64(): "bigint",
-    pa.int32(): "integer",
-    pa.bool_(): "boolean",
-    pa.timestamp("us", tz="UTC"): "timestamptz",
-    pa.list_(pa.string()): "varchar[]",
-}
-
-RAW_LISTINGS_DDL = "create table if not exists raw.listings (\n    {}\n)".format(
-    ",\n    ".join(f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in RAW_LISTING_SCHEMA)
-)
-
-SCRAPE_REPORTS_DDL = """
-create table if not exists raw.scrape_reports (
-    scrape_date date,
-    source varchar,
-    mode varchar,
-    pages integer,
-    listings integer,
-    parse_failures integer,
-    http_status_counts json,
-    duration_s double,
-    listings_per_s double,
-    scraped_at timestamptz
-)
-"""
 
 
 class RawListingsConfig(dg.Config):
@@ -88,44 +23,6 @@ class RawListingsConfig(dg.Config):
 
     # False re-parses the partition's archived pages with no network: a parser fix plus a backfill repairs history.
     refetch: bool = True
-
-
-def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict) -> None:
-    """Swap one partition's rows and report in a single transaction, so a rerun never duplicates."""
-    scraped_at = datetime.now(timezone.utc)
-    table = pa.Table.from_pylist(
-        [{**row, "scrape_date": scrape_day, "scraped_at": scraped_at} for row in rows],
-        schema=RAW_LISTING_SCHEMA,
-    )
-    con.execute("create schema if not exists raw")
-    con.execute(RAW_LISTINGS_DDL)
-    con.execute(SCRAPE_REPORTS_DDL)
-    con.execute("begin transaction")
-    try:
-        con.execute("delete from raw.listings where scrape_date = ? and source = ?", [scrape_day, source])
-        con.register("partition_rows", table)
-        con.execute("insert into raw.listings by name select * from partition_rows")
-        con.unregister("partition_rows")
-        con.execute("delete from raw.scrape_reports where scrape_date = ? and source = ?", [scrape_day, source])
-        con.execute(
-            "insert into raw.scrape_reports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                scrape_day,
-                source,
-                report["mode"],
-                report["pages"],
-                report["listings"],
-                report["parse_failures"],
-                json.dumps(report["http_status_counts"]),
-                report["duration_s"],
-                report["listings_per_s"],
-                scraped_at,
-            ],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 @dg.asset(
@@ -207,3 +104,38 @@ def raw_listings_have_keys(warehouse: Warehouse) -> dg.AssetCheckResult:
             "select count(*) from raw.listings where listing_id is null or source is null or posted_at is null"
         ).fetchone()[0]
     return dg.AssetCheckResult(passed=missing == 0, metadata={"rows_missing_keys": missing})
+
+
+class CsvImportConfig(dg.Config):
+    """Run config of imported_listings."""
+
+    # CSV exports to (re)load; empty keeps what earlier imports loaded. Defaults to AUTOLIST_IMPORT_PATHS.
+    paths: list[str] = [p for p in os.environ.get("AUTOLIST_IMPORT_PATHS", "").split(os.pathsep) if p]
+    source: str = "auto"
+
+
+@dg.asset(group_name=RAW_GROUP, kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
+def imported_listings(
+    context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Listings from CSV exports of earlier scrapes, loaded beside the scraped ones with rejected rows kept aside."""
+    with warehouse.connect() as con:
+        ensure_raw_tables(con)
+        results = load_csv_exports([Path(p) for p in config.paths], con, config.source, paths.pii_salt())
+        total, rejected_total = con.execute(
+            "select (select count(*) from raw.imported_listings), (select count(*) from raw.import_rejections)"
+        ).fetchone()
+    for result in results:
+        context.log.info(
+            f"{result.path.name} ({result.source}): {result.rows_read} read, {len(result.rows)} imported, "
+            f"{len(result.rejections)} rejected {result.rejected_by_reason}"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "files_loaded_now": len(results),
+            "imported_now": sum(len(r.rows) for r in results),
+            "rejected_now": sum(len(r.rejections) for r in results),
+            "imported_rows_total": total,
+            "rejected_rows_total": rejected_total,
+        }
+    )

@@ -1,8 +1,10 @@
--- Both sites in one shape, with brand, model and city mapped onto one canonical spelling.
+-- Both sites and the CSV imports in one shape, with brand, model and city mapped onto one canonical spelling.
 with unioned as (
     select * from {{ ref('stg_avito__listings') }}
     union all by name
     select * from {{ ref('stg_moteur__listings') }}
+    union all by name
+    select * from {{ ref('stg_imports__listings') }}
 ),
 
 brands as (

@@ -36,6 +36,7 @@ final as (
         seller_phone_hash,
         posted_at,
         posted_date,
+        ingestion,
         scrape_date,
         scraped_at
     from latest

@@ -7,7 +7,8 @@ with source as (
 
 renamed as (
     select
-{{ staged_listing_columns() }}
+{{ staged_listing_columns() }},
+        'scrape' as ingestion
     from source
 )
 
