@@ -8,7 +8,9 @@ from autolist_assets.definitions import defs
 
 EXPECTED_ASSETS = {
     "raw_listings",
+    "imported_listings",
     "stg_avito__listings",
+    "stg_imports__listings",
     "stg_moteur__listings",
     "int_listings_unioned",
     "fct_listings",

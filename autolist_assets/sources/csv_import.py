@@ -223,8 +223,10 @@ def read_csv_export(path: Path, source: str = "auto", pii_salt: str = "") -> Imp
     frame["import_row"] = good_lines
     frame["_record"] = [dict(zip(headers, values)) for values in good]
 
-    # Exact duplicate rows are one listing captured twice; the first copy is kept.
-    duplicated = by_header.duplicated(keep="first").to_numpy()
+    # Exact duplicate rows are one listing captured twice; the first copy is kept. Index columns that
+    # a spreadsheet or pandas added differ on every row and say nothing, so they are left out.
+    meaningful = [h for h in headers if normalize_header(h) not in IGNORED_HEADERS]
+    duplicated = by_header.duplicated(subset=meaningful, keep="first").to_numpy()
     for position in duplicated.nonzero()[0]:
         rejections.append(
             {
@@ -275,14 +277,17 @@ def _to_raw_rows(frame: pd.DataFrame, source: str, file_name: str, pii_salt: str
         model = model.fillna(model_from_title) if "model" in frame else model_from_title
     if "version" in frame:
         # Card exports glue the trim onto the model ("Classe cC220" with version "C220"): unglue it.
-        version = column("version").fillna("")
-        glued = (version != "") & model.fillna("").str.lower().str.endswith(version.str.lower())
-        model = model.where(~glued, [m[: len(m) - len(v)].strip() for m, v in zip(model.fillna(""), version)])
+        version = column("version").fillna("").str.lower()
+        unglued = [
+            m[: len(m) - len(v)].strip() if v and m.lower().endswith(v) else m
+            for m, v in zip(model.fillna(""), version)
+        ]
+        model = pd.Series(unglued, index=model.index, dtype="string").mask(model.isna())
 
     city, fuel = column("city"), column("fuel")
     # The shifted-<li> quirk: the fuel lands in the city column and a button label in the fuel column.
     shifted = city.isin(FUELS) & (fuel.isin(BUTTON_TEXTS) | fuel.isna())
-    fuel = fuel.where(~shifted, city).mask(fuel.isin(BUTTON_TEXTS))
+    fuel = fuel.mask(fuel.isin(BUTTON_TEXTS)).where(~shifted, city)
     city = city.mask(shifted)
 
     url = column("url")
