@@ -37,7 +37,7 @@ chromium:
 
 # The manifest is produced here, never at import time: dagster-dbt's prepare step would call home.
 manifest: sync
-	$(DBT) parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+	$(DBT) parse --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --no-partial-parse --quiet
 
 setup: sync chromium manifest
 

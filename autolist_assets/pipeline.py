@@ -7,6 +7,7 @@ from datetime import date
 import dagster as dg
 
 from autolist_assets.definitions import defs
+from autolist_assets.jobs import autolist_job
 from autolist_assets.partitions import window_range_tags
 
 
@@ -23,13 +24,11 @@ def run_window(
     The raw asset's single-run backfill policy lets one run cover the whole window, so the warehouse,
     model and snapshot are rebuilt once rather than once per partition.
     """
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    return dg.materialize(
-        assets,
-        resources={**defs.resources, **(resources or {})},
+    job = defs.resolve_job_def(autolist_job.name)
+    return job.execute_in_process(
         instance=instance,
+        resources=resources,
         tags={**window_range_tags(first_day, last_day), "autolist/window": f"{first_day}..{last_day}"},
         run_config=run_config,
         raise_on_error=False,
-        selection=dg.AssetSelection.all(include_sources=False),
     )

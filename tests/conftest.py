@@ -17,12 +17,14 @@ def isolated_data_dir(tmp_path_factory) -> Path:
     os.environ["AUTOLIST_DATA_DIR"] = str(data_dir)
     os.environ["AUTOLIST_PII_SALT"] = "test-salt"
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
-    manifest = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
+    project = REPO_ROOT / "dbt_project"
+    manifest = project / "target" / "manifest.json"
     if not manifest.exists():
         # `make test` parses first; this keeps a bare `pytest` working too.
         dbt = Path(sys.executable).parent / "dbt"
         subprocess.run(
-            [str(dbt), "parse", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project", "--quiet"],
+            # Absolute paths: the manifest records them, and dbt later runs from another directory.
+            [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--no-partial-parse", "--quiet"],
             cwd=REPO_ROOT,
             check=True,
         )
