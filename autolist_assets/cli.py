@@ -71,6 +71,10 @@ def materialize(days: int, today: date) -> bool:
 
 def demo(days: int, serve: bool) -> int:
     """Start the demo marketplace, materialize the window, then serve the Dagster UI and the app until Ctrl-C."""
+    # A shell that starts us in the background sets SIGINT to "ignore", and children would inherit that:
+    # handle SIGINT and SIGTERM ourselves so Ctrl-C and kill both stop the whole demo, children included.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     busy = [port for port in [*DEMO_PORTS.values(), *([3000, 8501] if serve else [])] if _port_open(port)]
     if busy:
         print(f"Ports already in use on 127.0.0.1: {busy}. Is another `make demo` running?", file=sys.stderr)

@@ -1,0 +1,128 @@
+"""Parsers for the value formats both sites print: prices, mileages, relative French dates, messy text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+# Zero-width characters the sites leave inside values; they are not whitespace for str.split().
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+_PRICE_PLACEHOLDERS = (
+    "demander le prix", "appeler pour le prix", "prix non spécifié", "prix non specifie", "prix à discuter",
+    "prix a discuter", "sur demande",
+)
+# A number with optional thousands separators (space, no-break spaces, comma, dot) and optional decimals.
+_AMOUNT = r"\d{1,3}(?:[ \u00a0\u202f\u2009,.]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_PRICE_RE = re.compile(rf"({_AMOUNT})\s*(?:dhs?|mad|dirhams?)\b", re.IGNORECASE)
+_BARE_AMOUNT_RE = re.compile(rf"^\s*({_AMOUNT})\s*$")
+_INSTALMENT_RE = re.compile(r"/\s*mois|par\s+mois", re.IGNORECASE)
+_KM_RE = re.compile(rf"^\s*({_AMOUNT})\s*(?:km)?\s*$", re.IGNORECASE)
+_KM_RANGE_RE = re.compile(rf"^\s*({_AMOUNT})\s*-\s*({_AMOUNT})\s*(?:km)?\s*$", re.IGNORECASE)
+_RELATIVE_RE = re.compile(
+    r"il\s+y\s+a\s+(\d+|une?|quelques)\s+(secondes?|minutes?|mins?|heures?|h|jours?|semaines?|mois|ans?|années?)",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = {
+    "seconde": 1, "minute": 60, "min": 60, "heure": 3_600, "h": 3_600, "jour": 86_400, "semaine": 7 * 86_400,
+    "mois": 30 * 86_400, "an": 365 * 86_400, "année": 365 * 86_400,
+}
+
+
+def _visible(text: str) -> str:
+    # most values are ASCII, which cannot hold zero-width characters: skip the regex for them
+    return text if text.isascii() else _INVISIBLE_RE.sub("", text)
+
+
+def strip_invisible(text: str | None) -> str | None:
+    """Remove zero-width characters and outer whitespace, keep inner spacing (U+202F etc.) as printed."""
+    if text is None:
+        return None
+    return _visible(text).strip()
+
+
+def clean_text(text: str | None) -> str | None:
+    """Remove zero-width characters and collapse every run of whitespace (incl. no-break spaces) to one space."""
+    if text is None:
+        return None
+    return " ".join(_visible(text).split())
+
+
+def _amount_to_int(amount: str) -> int:
+    """'173 000' / '118,000' / '1.250.000' / '95000,50' -> int, reading 3-digit groups as thousands."""
+    digits = re.sub(r"[ \u00a0\u202f\u2009]", "", amount)
+    decimals = re.search(r"[.,](\d{1,2})$", digits)
+    if decimals:
+        digits = digits[: decimals.start()]
+    return int(digits.replace(",", "").replace(".", ""))
+
+
+def parse_price_dh(text: str | None) -> int | None:
+    """Price in dirhams from displayed text, None for placeholders, instalments or no amount."""
+    if not text:
+        return None
+    cleaned = _visible(text)
+    lowered = cleaned.lower()
+    if any(placeholder in lowered for placeholder in _PRICE_PLACEHOLDERS) or _INSTALMENT_RE.search(cleaned):
+        return None
+    # badges can be glued before the number ("Prix en hausse520 000 DH"): take the amount next to the currency
+    matches = _PRICE_RE.findall(cleaned)
+    if matches:
+        return _amount_to_int(matches[-1])
+    bare = _BARE_AMOUNT_RE.match(cleaned)
+    return _amount_to_int(bare.group(1)) if bare else None
+
+
+def parse_km(text: str | None) -> int | None:
+    """Exact mileage from '99 000', '102 000 km' or '102000'; None for buckets and non-numbers."""
+    if not text:
+        return None
+    match = _KM_RE.match(_visible(text))
+    return _amount_to_int(match.group(1)) if match else None
+
+
+def parse_km_bucket(text: str | None) -> tuple[int, int] | None:
+    """Mileage bucket '200 000 - 249 999' -> (200000, 249999); None if the text is not a range."""
+    if not text:
+        return None
+    match = _KM_RANGE_RE.match(_visible(text))
+    return (_amount_to_int(match.group(1)), _amount_to_int(match.group(2))) if match else None
+
+
+def parse_int(text: str | None) -> int | None:
+    """First integer in text ('6 CV' -> 6, '2019' -> 2019), None if there is none."""
+    if not text:
+        return None
+    match = re.search(r"\d+", _visible(text))
+    return int(match.group()) if match else None
+
+
+def parse_yes_no(text: str | None) -> bool | None:
+    """'Oui'/'1' -> True, 'Non'/'0' -> False, anything else None."""
+    value = clean_text(text)
+    if value is None:
+        return None
+    value = value.lower()
+    if value in ("oui", "1", "true", "yes"):
+        return True
+    if value in ("non", "0", "false", "no"):
+        return False
+    return None
+
+
+def parse_relative_date_fr(text: str | None, now: dt.datetime) -> dt.datetime | None:
+    """'il y a 3 heures' relative to `now` (months = 30 days, years = 365 days); None if not relative."""
+    if not text:
+        return None
+    cleaned = clean_text(text).lower()
+    if "quelques instants" in cleaned or cleaned in ("à l'instant", "a l'instant", "maintenant"):
+        return now
+    if cleaned.startswith("hier"):
+        return now - dt.timedelta(days=1)
+    match = _RELATIVE_RE.search(cleaned)
+    if not match:
+        return None
+    quantity, unit = match.groups()
+    count = 1 if quantity in ("un", "une") else 0 if quantity == "quelques" else int(quantity)
+    unit = unit if unit in _UNIT_SECONDS else unit.rstrip("s")
+    return now - dt.timedelta(seconds=count * _UNIT_SECONDS[unit])

@@ -1,0 +1,302 @@
+"""Avito.ma look-alike: Next.js pages carrying `__NEXT_DATA__` JSON plus styled-components markup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from demo_market import catalog
+from demo_market.market import Listing, Market
+from demo_market.pages import (
+    NNBSP, Page, esc, group_thousands, html_page, not_found, relative_date_fr, robots_txt, stable_int,
+)
+
+LIST_PATH = "/fr/maroc/voitures_d_occasion-%C3%A0_vendre"
+_LIST_PATH_DECODED = unquote(LIST_PATH)
+_DETAIL_RE = re.compile(r"^/fr/[^/]+/voitures_d_occasion/[^/]*_(\d+)\.htm$")
+CATEGORY = {"id": 1010, "name": "Voitures d'occasion", "formatted": "Voitures d'occasion, à vendre"}
+BUILD_ID = "demo-market-avito-1"
+
+_CITY_IDS = {city.name: 5 + index for index, city in enumerate(catalog.CITIES)}
+_EQUIPMENT_KEY = dict((label, key) for key, label in catalog.EQUIPMENT)
+
+
+def _format_price(price_dh: int) -> str:
+    return f"{group_thousands(price_dh, NNBSP)} DH"
+
+
+def _iso(moment: dt.datetime) -> str:
+    # Next.js serialises dates as JavaScript does: milliseconds and a Z suffix
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _param(key: str, label: str, value: str, full_value: str | None = None) -> dict:
+    return {"key": key, "label": label, "value": value, "fullValue": full_value if full_value is not None else value}
+
+
+def _images(listing: Listing, base: str) -> list[str]:
+    return [f"{base}/static/images/{listing.listing_id}_{i}.jpg" for i in range(listing.image_count)]
+
+
+def _list_params(listing: Listing) -> list[dict]:
+    return [
+        _param("regdate", "Année-Modèle", str(listing.year)),
+        _param("mileage_exact", "Kilométrage", str(listing.mileage_km),
+               f"{group_thousands(listing.mileage_km, NNBSP)} km"),
+        _param("bv", "Boite de vitesses", listing.gearbox),
+        _param("fuel", "Type de carburant", listing.fuel),
+    ]
+
+
+def _detail_params(listing: Listing) -> dict[str, list[dict]]:
+    secondary = [
+        _param("doors", "Nombre de portes", str(listing.doors)),
+        _param("v_origin", "Origine", listing.origin),
+        _param("auto_condition", "État", listing.condition),
+        _param("first_owner", "Première main", "1" if listing.first_owner else "0",
+               "Oui" if listing.first_owner else "Non"),
+    ]
+    if listing.sector is not None:
+        # the sector hides behind a purely numeric key (the city id)
+        secondary.append(_param(str(_CITY_IDS[listing.city]), "Secteur", listing.sector))
+    owned = set(listing.equipment)
+    extra = [
+        _param(key, label, "1" if label in owned else "0", "Oui" if label in owned else "Non")
+        for key, label in catalog.EQUIPMENT
+    ]
+    primary = _list_params(listing) + [
+        _param("brand", "Marque", listing.brand),
+        _param("model", "Modèle", listing.model),
+        _param("pfiscale", "Puissance fiscale", f"{listing.fiscal_power} CV"),
+    ]
+    return {"primary": primary, "secondary": secondary, "extra": extra}
+
+
+def _seller(listing: Listing, with_phone: bool) -> dict:
+    seller = {
+        "id": str(stable_int(f"{listing.seller_name}:{listing.seller_phone}", 9_000_000) + 1_000_000),
+        "type": "STORE" if listing.seller_type == "shop" else "PRIVATE",
+        "name": listing.seller_name,
+        "isVerifiedSeller": listing.seller_type == "shop",
+    }
+    if with_phone:
+        seller["phone"] = {"number": listing.seller_phone, "verified": True}
+        seller["address"] = listing.city if listing.seller_type == "shop" else None
+        seller["website"] = None
+        seller["badges"] = [{"key": "shop"}] if listing.seller_type == "shop" else []
+        seller["activeListingsCount"] = 5 + stable_int(listing.seller_name, 120) if listing.seller_type == "shop" \
+            else 1
+    return seller
+
+
+def _ad_json(listing: Listing, base: str, detail: bool) -> dict:
+    images = _images(listing, base)
+    ad = {
+        "id": str(int(listing.listing_id) + 9_000_000_000),  # internal id, not the one in the URL
+        "listId": int(listing.listing_id),
+        "href": base + listing.url_path,
+        "subject": listing.title,
+        "category": CATEGORY,
+        "adType": {"key": "sell", "label": "à vendre"},
+        "price": {"value": listing.price_dh, "currency": "DH"},
+        "oldPrice": None,
+        "monthlyPayment": None,
+        "location": listing.city,
+        "cityId": _CITY_IDS[listing.city],
+        "areaId": _CITY_IDS[listing.city] * 100 + stable_int(listing.sector or "", 97),
+        "date": _iso(listing.posted_at),
+        "isPremium": False,
+        "isUrgent": False,
+        "isHotDeal": False,
+        "isShop": listing.seller_type == "shop",
+        "isCarChecked": False,
+        "isDelivery": False,
+        "isHighlighted": False,
+        "discount": None,
+        "hasShipping": False,
+        "isEcommerce": False,
+        "defaultImage": images[0] if images else None,
+        "images": images,
+        "seller": _seller(listing, with_phone=detail),
+        "params": {"primary": _list_params(listing)},
+    }
+    if detail:
+        ad.update({
+            "description": _description(listing),
+            "params": _detail_params(listing),
+            "listTime": _iso(listing.posted_at),
+            "videos": [],
+            "isPhoneHidden": False,
+            "isPhoneVerified": True,
+            "phone": listing.seller_phone,
+        })
+    return ad
+
+
+def _description(listing: Listing) -> str:
+    sentences = catalog.DESCRIPTION_SENTENCES
+    start = stable_int(listing.listing_id, len(sentences))
+    chosen = [sentences[(start + step * 3) % len(sentences)] for step in range(3)]
+    return f"{listing.brand} {listing.model} {listing.year}. " + " ".join(chosen)
+
+
+def _next_data(page: str, query: dict, component_props: dict) -> str:
+    payload = {
+        "props": {"pageProps": {"componentProps": component_props}, "__N_SSP": True},
+        "page": page,
+        "query": query,
+        "buildId": BUILD_ID,
+        "isFallback": False,
+        "gssp": True,
+        "locale": "fr",
+    }
+    # "</" would end the script element early
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return f'<script id="__NEXT_DATA__" type="application/json">{data}</script>'
+
+
+def _head(title: str, extra: str = "") -> str:
+    return (
+        f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{extra}</head>"
+    )
+
+
+def _card(listing: Listing, base: str, now: dt.datetime) -> str:
+    image = f"{base}/static/images/{listing.listing_id}_0.jpg" if listing.image_count else ""
+    where = listing.city if listing.sector is None else f"{listing.city}, {listing.sector}"
+    seller = esc(listing.seller_name) + ("<span>ShopBadge Icon</span>" if listing.seller_type == "shop" else "")
+    return (
+        f'<a class="sc-1jge648-0 jZXrfL" href="{esc(base + listing.url_path)}">'
+        f'<div class="sc-1lb3x1r-0 fvqyBS"><img class="sc-1lb3x1r-3 bYhClO" data-src="{esc(image)}" '
+        f'src="{esc(image)}" alt="{esc(listing.title)}"></div>'
+        '<div class="sc-b57yxx-1 kvkjRr">'
+        f'<p class="sc-1x0vz2r-0 layWaX">{relative_date_fr(listing.posted_at, now)}</p>'
+        f'<p class="sc-1x0vz2r-0 hNCqYw">{seller}</p>'
+        f'<p class="sc-1x0vz2r-0 iHApav" title="{esc(listing.title)}">{esc(listing.title)}</p>'
+        f'<p class="sc-1x0vz2r-0 kQHNss">Voitures d\'occasion dans {esc(where)}</p>'
+        '<div class="sc-b57yxx-3 gqCrWy">'
+        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.year}</span>'
+        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.gearbox}</span>'
+        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.fuel}</span></div>'
+        f'<p class="sc-1x0vz2r-0 dJAfqm">{_format_price(listing.price_dh)}</p>'
+        "</div></a>"
+    )
+
+
+def render_list(market: Market, base: str, page_number: int) -> Page:
+    """List page `?o=page_number`: newest ads first, `<link rel="next">` only when more exist."""
+    now = market.now()
+    feed = market.feed("avito", now)
+    size = market.config.avito_page_size
+    start = (page_number - 1) * size
+    ads = feed[start:start + size]
+    list_url = base + LIST_PATH
+    has_next = start + size < len(feed)
+    links = f'<link rel="canonical" href="{esc(list_url)}' + (f"?o={page_number}" if page_number > 1 else "") + '">'
+    if page_number > 1:
+        links += f'<link rel="prev" href="{esc(list_url)}' + (f"?o={page_number - 1}" if page_number > 2 else "") \
+            + '">'
+    if has_next:
+        links += f'<link rel="next" href="{esc(list_url)}?o={page_number + 1}">'
+    component_props = {
+        "ads": {
+            "ads": [_ad_json(ad, base, detail=False) for ad in ads],
+            "totalListingAds": len(feed),
+            "pageSize": size,
+            "currentPage": page_number,
+        }
+    }
+    body = (
+        _head("Voitures d'occasion à vendre au Maroc | Avito", links)
+        + '<body><div id="__next"><header class="sc-1wrdc9z-0"><a href="/fr/">Avito</a></header><main>'
+        f'<h1 class="sc-1x0vz2r-0 kOxYfC">Voitures d\'occasion au Maroc</h1>'
+        f'<p class="sc-1x0vz2r-0 bmtUYd">{group_thousands(len(feed), NNBSP)} annonces</p>'
+        '<div class="sc-1nre5ec-1 crKvIr listing">'
+        + "".join(_card(ad, base, now) for ad in ads)
+        + "</div></main></div>"
+        + _next_data("/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": str(page_number)},
+                     component_props)
+        + "</body></html>"
+    )
+    return html_page(body)
+
+
+def _attribute(label: str, value: str) -> str:
+    return (
+        f'<div class="sc-19cngu6-1 doRGIC"><img alt="{esc(label)}" src="/static/icons/{stable_int(label, 999)}.svg">'
+        f'<span class="sc-1x0vz2r-0 jZyObG">{esc(value)}</span>'
+        f'<span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>'
+    )
+
+
+def render_detail(market: Market, base: str, listing: Listing) -> Page:
+    """Ad page: `adInfo.ad` JSON with every param, plus an attribute block with labelled icons."""
+    now = market.now()
+    ad = _ad_json(listing, base, detail=True)
+    attributes = [
+        ("Année-Modèle", str(listing.year)),
+        ("Boite de vitesses", listing.gearbox),
+        ("Type de carburant", listing.fuel),
+        ("Kilométrage", f"{group_thousands(listing.mileage_km, NNBSP)} km"),
+        ("Marque", listing.brand),
+        ("Modèle", listing.model),
+        ("Nombre de portes", str(listing.doors)),
+        ("Origine", listing.origin),
+        ("Première main", "Oui" if listing.first_owner else "Non"),
+        ("Puissance fiscale", f"{listing.fiscal_power} CV"),
+        ("État", listing.condition),
+    ]
+    if listing.sector is not None:
+        attributes.append(("Secteur", listing.sector))
+    equipment = "".join(
+        f'<div class="sc-19cngu6-1 doRGIC"><img alt="{esc(label)}" src="/static/icons/{_EQUIPMENT_KEY[label]}.svg">'
+        f'<span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>'
+        for label in listing.equipment
+    )
+    pictures = "".join(f'<img src="{esc(url)}" alt="">' for url in ad["images"])
+    where = listing.city if listing.sector is None else f"{listing.city}, {listing.sector}"
+    seller_kind = "Professionnel" if listing.seller_type == "shop" else "Particulier"
+    body = (
+        _head(f"{listing.title} | Avito", f'<link rel="canonical" href="{esc(base + listing.url_path)}">')
+        + '<body><div id="__next"><main class="sc-1g3sn3w-0">'
+        f'<div class="picture sc-1gjavk-0 eKdjdf">{pictures}</div>'
+        '<div class="sc-1g3sn3w-9 kvOteW">'
+        f'<h1 class="sc-1g3sn3w-12 jUtCZM">{esc(listing.title)}</h1>'
+        f'<div class="sc-1g3sn3w-10 leGvyq"><p class="sc-1x0vz2r-0 lnEFFR">{_format_price(listing.price_dh)}</p></div>'
+        f'<div class="sc-1g3sn3w-7 bNWHpB"><span>{esc(where)}</span>'
+        f'<time datetime="{ad["listTime"]}">{relative_date_fr(listing.posted_at, now)}</time></div></div>'
+        f'<div class="sc-19cngu6-0 dnArJl">{"".join(_attribute(label, value) for label, value in attributes)}</div>'
+        f'<div class="sc-19cngu6-2 eJzAYn">{equipment}</div>'
+        f'<div class="sc-ij98yj-0 fAYGMO"><h2>Description</h2><p>{esc(ad["description"])}</p></div>'
+        f'<div class="sc-1l0do2b-0 seller"><p class="sc-1x0vz2r-0 hNCqYw">{esc(listing.seller_name)}</p>'
+        f"<span>{seller_kind}</span></div>"
+        "</main></div>"
+        + _next_data("/[lang]/[city]/[category]/[subject]", {"lang": "fr", "id": listing.listing_id},
+                     {"adInfo": {"ad": ad}})
+        + "</body></html>"
+    )
+    return html_page(body)
+
+
+def handle(market: Market, raw_path: str, base: str) -> Page:
+    """Route one GET request of the avito look-alike."""
+    parts = urlsplit(raw_path)
+    path = unquote(parts.path)
+    if path == "/robots.txt":
+        return robots_txt(("/fr/account/", "/fr/ajouter-une-annonce", "/api/"))
+    if path.rstrip("/") == _LIST_PATH_DECODED:
+        values = parse_qs(parts.query).get("o", ["1"])
+        page_number = int(values[0]) if values[0].isdigit() and int(values[0]) > 0 else 1
+        return render_list(market, base, page_number)
+    match = _DETAIL_RE.match(parts.path)
+    if match:
+        listing = market.find("avito", match.group(1))
+        if listing is not None:
+            return render_detail(market, base, listing)
+    if path in ("/", "/fr", "/fr/"):
+        return html_page(_head("Avito.ma") + f'<body><a href="{LIST_PATH}">Voitures d\'occasion</a></body></html>')
+    return not_found("Avito")

@@ -1,0 +1,484 @@
+"""Deterministic simulation of the used-car ads posted each day on avito.ma and moteur.ma."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime as dt
+import math
+import random
+import threading
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pandas as pd
+
+from demo_market import catalog
+
+SOURCES = ("avito", "moteur")
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Knobs of the simulated market; faults will be added here as extra flags with clean defaults."""
+
+    seed: int = 42
+    today: dt.date | None = None  # None = today's UTC date
+    history_days: int = 60
+    avito_per_day: int = 120
+    moteur_per_day: int = 40
+    avito_page_size: int = 35
+    moteur_page_size: int = 15
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The truth about one ad, which the scrapers must recover from the pages."""
+
+    source: str
+    listing_id: str
+    url_path: str
+    title: str
+    brand: str
+    model: str
+    year: int
+    mileage_km: int
+    fuel: str
+    gearbox: str
+    fiscal_power: int
+    doors: int
+    origin: str
+    condition: str
+    first_owner: bool
+    city: str
+    sector: str | None
+    seller_type: str
+    seller_name: str
+    seller_phone: str
+    price_dh: int
+    posted_at: dt.datetime
+    image_count: int
+    equipment: tuple[str, ...]
+
+
+LISTING_COLUMNS = tuple(field.name for field in dataclasses.fields(Listing))
+
+
+@dataclass(frozen=True)
+class Dealer:
+    """A professional seller who posts many ads from one city."""
+
+    name: str
+    phone: str
+    city: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class _SourceProfile:
+    """How one site differs: id range, seller mix, how young and premium its stock is."""
+
+    anchor_day: dt.date
+    anchor_id: int
+    id_stride: int  # ids the whole site burns per day (all categories), so ids look real
+    shop_share: float
+    youth_bias: float  # >0 skews model years younger
+    minute_precision: bool  # moteur shows no seconds
+    price_factor: float  # dealer-heavy sites ask more for the same car
+
+
+_PROFILES = {
+    # avito ids: ~57.35M on 2026-01-09, ~6k new ads a day across all categories
+    "avito": _SourceProfile(dt.date(2026, 1, 9), 57_350_000, 6_000, 0.33, 0.0, False, 1.0),
+    # moteur ids: ~470k in April 2025, ~70 a day
+    "moteur": _SourceProfile(dt.date(2025, 4, 15), 470_000, 70, 0.82, 0.06, True, 1.04),
+}
+
+# Share of listings by model age (years before the posting year), from the 2026 avito sample.
+_AGE_WEIGHTS = (
+    0.035, 0.049, 0.073, 0.100, 0.114, 0.079, 0.078, 0.067, 0.056, 0.054, 0.037, 0.033, 0.028, 0.029, 0.022,
+    0.019, 0.017, 0.018, 0.014, 0.011, 0.008, 0.006, 0.005, 0.006, 0.005, 0.004, 0.004, 0.003, 0.003, 0.002,
+    0.002, 0.002, 0.002, 0.002, 0.0015, 0.0015, 0.0015, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001,
+)
+# Posting activity by UTC hour (Morocco is UTC+1): quiet nights, busy working hours.
+_HOUR_WEIGHTS = (
+    0.30, 0.20, 0.15, 0.10, 0.12, 0.25, 0.55, 1.00, 1.45, 1.70, 1.80, 1.75,
+    1.55, 1.50, 1.65, 1.75, 1.75, 1.60, 1.45, 1.40, 1.35, 1.10, 0.85, 0.55,
+)
+_WEEKDAY_FACTORS = (1.06, 1.04, 1.0, 1.0, 0.94, 1.02, 0.94)
+_OLDER_SEGMENTS = {"luxury": 0.07, "premium_suv": 0.03, "premium": 0.03}
+_CONDITION_VALUE = {
+    "Neuf": 1.04, "Excellent": 1.0, "Très bon": 0.96, "Bon": 0.9, "Correct": 0.8, "Endommagé": 0.55,
+    "Pour Pièces": 0.3,
+}
+_ORIGIN_VALUE = {"WW au Maroc": 1.0, "Dédouanée": 0.97, "Importée neuve": 1.03, "Pas encore dédouanée": 0.82}
+
+
+def _cumulative(weights) -> list[float]:
+    total, out = 0.0, []
+    for weight in weights:
+        total += weight
+        out.append(total)
+    return out
+
+
+def _pick(rng: random.Random, items, cum_weights):
+    """Weighted choice with precomputed cumulative weights (random.choices is slower per call)."""
+    return items[bisect.bisect_right(cum_weights, rng.random() * cum_weights[-1])]
+
+
+def slug_avito(text: str) -> str:
+    """Avito URL slug: every non-alphanumeric char becomes '_', accents are percent-encoded."""
+    return quote("".join(ch if ch.isalnum() else "_" for ch in text), safe="_")
+
+
+def slug_moteur(text: str) -> str:
+    """Moteur URL slug: ASCII lower-case words joined by '-'."""
+    ascii_text = catalog.strip_accents(text).lower()
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in ascii_text).split())
+
+
+class Market:
+    """Deterministic market: ads of (seed, source, day) never depend on `today` or on other days."""
+
+    def __init__(self, config: MarketConfig | None = None):
+        self.config = config or MarketConfig()
+        self._day_cache: dict[tuple[str, dt.date], tuple[Listing, ...]] = {}
+        # per source: (the today it was built for, ads newest first, negated posting timestamps)
+        self._feed_cache: dict[str, tuple[dt.date, list[Listing], list[float]]] = {}
+        self._lock = threading.Lock()
+        self._brand_cum = {
+            source: _cumulative(getattr(b, f"{source}_weight") for b in catalog.BRANDS) for source in SOURCES
+        }
+        self._model_cum = {b: _cumulative(m.weight for m in ms) for b, ms in catalog.MODELS_BY_BRAND.items()}
+        self._city_cum = {
+            source: _cumulative(getattr(c, f"{source}_weight") for c in catalog.CITIES) for source in SOURCES
+        }
+        self._hour_cum = _cumulative(_HOUR_WEIGHTS)
+        self._dealers_by_city = self._make_dealers()
+
+    # ------------------------------------------------------------------ clock and calendar
+
+    @property
+    def today(self) -> dt.date:
+        """The simulated current day (UTC)."""
+        return self.config.today or dt.datetime.now(UTC).date()
+
+    @property
+    def first_day(self) -> dt.date:
+        """Oldest day that still has ads online."""
+        return self.today - dt.timedelta(days=self.config.history_days)
+
+    def days(self) -> list[dt.date]:
+        """Every day with ads online, oldest first."""
+        return [self.first_day + dt.timedelta(days=i) for i in range(self.config.history_days + 1)]
+
+    def now(self) -> dt.datetime:
+        """Server clock: wall time on the real today, else the end of the simulated day (all its ads online)."""
+        wall = dt.datetime.now(UTC)
+        if self.today == wall.date():
+            return wall
+        return dt.datetime.combine(self.today, dt.time(23, 59, 59), tzinfo=UTC)
+
+    # ------------------------------------------------------------------ public queries
+
+    def listings(self, source: str, day: dt.date) -> list[Listing]:
+        """Ads posted at `source` on `day` (UTC), oldest first; empty outside the online window."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+        if not self.first_day <= day <= self.today:
+            return []
+        key = (source, day)
+        cached = self._day_cache.get(key)
+        if cached is None:
+            cached = self._generate_day(source, day)
+            self._day_cache[key] = cached
+        return list(cached)
+
+    def ground_truth(self, source: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """All ads posted from `start` to `end` inclusive, one row per ad, columns = Listing fields."""
+        rows = []
+        day = start
+        while day <= end:
+            rows.extend([getattr(ad, column) for column in LISTING_COLUMNS] for ad in self.listings(source, day))
+            day += dt.timedelta(days=1)
+        return pd.DataFrame.from_records(rows, columns=list(LISTING_COLUMNS))
+
+    def feed(self, source: str, now: dt.datetime | None = None) -> list[Listing]:
+        """Ads online at `now`, newest first, as the site's list pages show them."""
+        now = now or self.now()
+        ordered, negated_times = self._full_feed(source)
+        # negated times ascend, so the ads posted after `now` (not yet online) form a prefix
+        not_yet_posted = bisect.bisect_left(negated_times, -now.timestamp())
+        return ordered[not_yet_posted:]
+
+    def find(self, source: str, listing_id: str) -> Listing | None:
+        """The ad with this id if it is online now, found through the day its id encodes."""
+        try:
+            numeric_id = int(listing_id)
+        except ValueError:
+            return None
+        profile = _PROFILES[source]
+        stride = self._stride(source)
+        day = profile.anchor_day + dt.timedelta(days=(numeric_id - profile.anchor_id) // stride)
+        for listing in self.listings(source, day):
+            if listing.listing_id == str(numeric_id):
+                return listing if listing.posted_at <= self.now() else None
+        return None
+
+    # ------------------------------------------------------------------ generation
+
+    def _full_feed(self, source: str) -> tuple[list[Listing], list[float]]:
+        today = self.today
+        cached = self._feed_cache.get(source)
+        if cached is None or cached[0] != today:
+            with self._lock:
+                cached = self._feed_cache.get(source)
+                if cached is None or cached[0] != today:
+                    # a long-running server moves to a new day: forget the days that went offline
+                    self._day_cache = {key: ads for key, ads in self._day_cache.items() if key[1] >= self.first_day}
+                    ordered = [ad for day in reversed(self.days()) for ad in reversed(self.listings(source, day))]
+                    cached = (today, ordered, [-ad.posted_at.timestamp() for ad in ordered])
+                    self._feed_cache[source] = cached
+        return cached[1], cached[2]
+
+    def _per_day(self, source: str) -> int:
+        return self.config.avito_per_day if source == "avito" else self.config.moteur_per_day
+
+    def _stride(self, source: str) -> int:
+        # a day's ids must fit inside its stride even on the busiest day
+        return max(_PROFILES[source].id_stride, math.ceil(self._per_day(source) * 1.2) + 2)
+
+    def _make_dealers(self) -> dict[str, tuple[list[Dealer], list[float]]]:
+        """Dealer pool per city, fixed by the seed alone so the same shops post day after day on both sites."""
+        rng = random.Random(f"{self.config.seed}:dealers")
+        used: set[str] = set()
+        pool: dict[str, tuple[list[Dealer], list[float]]] = {}
+        for city in catalog.CITIES:
+            size = max(2, round(2 + (city.avito_weight + city.moteur_weight) * 0.8))
+            dealers = []
+            for rank in range(size):
+                name = ""
+                while not name or name in used:
+                    word = rng.choice(catalog.DEALER_WORDS)
+                    name = rng.choice(catalog.DEALER_PATTERNS).format(w=word)
+                    if rng.random() < 0.3:
+                        name = f"{name} {catalog.strip_accents(city.name)}"
+                used.add(name)
+                phone = "05" + "".join(rng.choice("0123456789") for _ in range(8)) if rng.random() < 0.4 \
+                    else rng.choice(("06", "07")) + "".join(rng.choice("0123456789") for _ in range(8))
+                # a few big dealers post most shop ads (Zipf-like)
+                dealers.append(Dealer(name, phone, city.name, 1.0 / (rank + 1) ** 0.9))
+            pool[city.name] = (dealers, _cumulative(d.weight for d in dealers))
+        return pool
+
+    def _generate_day(self, source: str, day: dt.date) -> tuple[Listing, ...]:
+        rng = random.Random(f"{self.config.seed}:{source}:{day.isoformat()}")
+        profile = _PROFILES[source]
+        count = max(1, round(self._per_day(source) * _WEEKDAY_FACTORS[day.weekday()] * rng.uniform(0.9, 1.1)))
+        day_start = dt.datetime.combine(day, dt.time(0), tzinfo=UTC)
+        seconds = []
+        for _ in range(count):
+            hour = _pick(rng, range(24), self._hour_cum)
+            second = hour * 3600 + rng.randrange(3600)
+            if profile.minute_precision:
+                second -= second % 60
+            seconds.append(second)
+        seconds.sort()
+        stride = self._stride(source)
+        first_id = profile.anchor_id + (day - profile.anchor_day).days * stride
+        listings = []
+        for rank, second in enumerate(seconds):
+            # monotone in posting time and unique: floor part never decreases, rank strictly increases
+            listing_id = first_id + (second * (stride - count)) // 86_400 + rank
+            posted_at = day_start + dt.timedelta(seconds=second)
+            listings.append(self._generate_listing(rng, source, day, str(listing_id), posted_at))
+        return tuple(listings)
+
+    def _draw_year(self, rng: random.Random, source: str, model: catalog.CarModel, day: dt.date) -> int:
+        # big premium cars reach the used market older (imported second-hand), small cars younger
+        bias = _PROFILES[source].youth_bias - _OLDER_SEGMENTS.get(model.segment, 0.0)
+        last = min(model.last_year or day.year, day.year)
+        ages = [age for age in range(len(_AGE_WEIGHTS)) if model.first_year <= day.year - age <= last]
+        if not ages:
+            return last
+        cum = _cumulative(_AGE_WEIGHTS[age] * math.exp(-bias * age) for age in ages)
+        return day.year - _pick(rng, ages, cum)
+
+    def _generate_listing(
+        self, rng: random.Random, source: str, day: dt.date, listing_id: str, posted_at: dt.datetime
+    ) -> Listing:
+        brand = _pick(rng, catalog.BRANDS, self._brand_cum[source])
+        model = _pick(rng, catalog.MODELS_BY_BRAND[brand.name], self._model_cum[brand.name])
+        segment = catalog.SEGMENTS[model.segment]
+        year = self._draw_year(rng, source, model, day)
+        age = max(0.0, day.year - year + (day.timetuple().tm_yday / 365.0) - 0.5)
+
+        if model.electric_only:
+            fuel = "Electrique"
+        elif year >= 2018 and rng.random() < model.hybrid_share:
+            fuel = "Hybride"
+        elif rng.random() < segment.diesel_share:
+            fuel = "Diesel"
+        elif source == "avito" and year < 2012 and rng.random() < 0.01:
+            fuel = "LPG"
+        else:
+            fuel = "Essence"
+
+        auto_probability = min(0.99, max(0.02, segment.auto_share + 0.04 + 0.025 * (year - 2020)))
+        gearbox = "Automatique" if fuel in ("Hybride", "Electrique") or rng.random() < auto_probability \
+            else "Manuelle"
+
+        if age < 1.6 and rng.random() < 0.8:
+            # nearly new cars: dealer stock and resales after a few weeks
+            mileage = rng.choice((0, 0, 0, 5, 10, 50, 100, 500)) if rng.random() < 0.65 \
+                else rng.randrange(1_000, 20_000)
+        else:
+            yearly_km = 17_000 * math.exp(rng.gauss(0, 0.4))
+            mileage = int(max(age, 0.3) * yearly_km)
+            rounding = rng.random()
+            if rounding < 0.7:
+                mileage = round(mileage, -3)
+            elif rounding < 0.9:
+                mileage = round(mileage / 500) * 500
+        mileage = max(0, min(mileage, 600_000))
+
+        if mileage < 1_000:
+            condition = "Neuf"
+        else:
+            # sellers describe generously: two ads in three say Excellent, older and worn cars less often
+            wear = rng.gauss(0, 1) + 0.05 * (age - 7) + (mileage - 110_000) / 700_000
+            condition = (
+                "Excellent" if wear < 0.41 else
+                "Très bon" if wear < 1.40 else
+                "Bon" if wear < 2.17 else
+                "Correct" if wear < 2.6 else
+                "Endommagé" if wear < 3.1 else
+                "Pour Pièces"
+            )
+
+        first_owner = rng.random() < min(0.95, max(0.2, 0.88 - 0.03 * age))
+        imported_share = 0.12 + (0.15 if model.segment in ("premium", "premium_suv", "luxury") else 0.0)
+        draw = rng.random()
+        if draw < 0.006:
+            origin = "Pas encore dédouanée"
+        elif draw < 0.006 + imported_share * (1.0 if age > 3 else 0.4):
+            origin = "Dédouanée"
+        elif draw < 0.006 + imported_share * 1.0 + (0.18 if age < 4 else 0.05):
+            origin = "Importée neuve"
+        else:
+            origin = "WW au Maroc"
+
+        fiscal_power = rng.choice(segment.fiscal_powers)
+        if fuel == "Essence":
+            fiscal_power += 1
+        elif fuel == "Electrique":
+            fiscal_power = 5
+        doors = 3 if rng.random() < segment.three_door_share * (1.5 if year < 2012 else 0.6) else 5
+
+        city = _pick(rng, catalog.CITIES, self._city_cum[source])
+        sector = self._draw_sector(rng, source, city)
+
+        premium = model.segment in ("premium", "premium_suv", "luxury")
+        shop_share = _PROFILES[source].shop_share + (0.12 if premium else 0.0) + (0.08 if age < 3 else 0.0)
+        if rng.random() < min(0.95, shop_share):
+            dealers, cum = self._dealers_by_city[city.name]
+            dealer = _pick(rng, dealers, cum)
+            seller_type, seller_name, seller_phone = "shop", dealer.name, dealer.phone
+        else:
+            seller_type = "private"
+            first = rng.choice(catalog.PRIVATE_FIRST_NAMES)
+            seller_name = first if rng.random() < 0.6 else f"{first} {rng.choice(catalog.PRIVATE_LAST_INITIALS)}."
+            seller_phone = rng.choice(("06", "07")) + "".join(rng.choice("0123456789") for _ in range(8))
+
+        price = self._draw_price(
+            rng, brand, model, age, mileage, condition, origin, seller_type, _PROFILES[source].price_factor
+        )
+        equipment = self._draw_equipment(rng, segment, year)
+        if source == "avito":
+            image_count = rng.randint(4, 12) if seller_type == "shop" else rng.randint(1, 8)
+        else:
+            image_count = rng.randint(4, 15)
+
+        title = self._draw_title(rng, source, brand.name, model.name, year, fuel, gearbox, city.name)
+        if source == "avito":
+            slug = city.name if sector in (None, "Toute la ville") else sector
+            url_path = f"/fr/{slug_avito(slug.lower())}/voitures_d_occasion/{slug_avito(title)}_{listing_id}.htm"
+        else:
+            url_path = (f"/fr/voiture/achat-voiture-occasion/detail-annonce/{listing_id}/"
+                        f"{slug_moteur(brand.name + ' ' + model.name)}.html")
+
+        return Listing(
+            source=source, listing_id=listing_id, url_path=url_path, title=title, brand=brand.name,
+            model=model.name, year=year, mileage_km=mileage, fuel=fuel, gearbox=gearbox,
+            fiscal_power=fiscal_power, doors=doors, origin=origin, condition=condition, first_owner=first_owner,
+            city=city.name, sector=sector, seller_type=seller_type, seller_name=seller_name,
+            seller_phone=seller_phone, price_dh=price, posted_at=posted_at, image_count=image_count,
+            equipment=equipment,
+        )
+
+    @staticmethod
+    def _draw_sector(rng: random.Random, source: str, city: catalog.City) -> str | None:
+        if source != "avito":
+            return None  # moteur has no sector field
+        draw = rng.random()
+        if draw < 0.10:
+            return "Autre secteur"
+        if draw < 0.14:
+            return "Toute la ville"
+        if city.sectors and draw < 0.92:
+            return rng.choice(city.sectors)
+        if draw < 0.2 or not city.sectors and draw < 0.5:
+            return "Centre ville"
+        return None if not city.sectors else rng.choice(city.sectors)
+
+    @staticmethod
+    def _draw_price(
+        rng: random.Random, brand: catalog.Brand, model: catalog.CarModel, age: float, mileage: int,
+        condition: str, origin: str, seller_type: str, price_factor: float,
+    ) -> int:
+        segment = catalog.SEGMENTS[model.segment]
+        rate = max(0.02, segment.depreciation - brand.value_retention)
+        value = model.new_price_dh * 0.88 * math.exp(-rate * age)
+        expected_km = max(age, 0.5) * 17_000
+        value *= math.exp(-(mileage - expected_km) / 400_000)
+        value *= _CONDITION_VALUE[condition] * _ORIGIN_VALUE[origin]
+        value *= price_factor * (1.04 if seller_type == "shop" else 1.0)
+        value *= math.exp(rng.gauss(0, 0.12))
+        value = max(value, 0.06 * model.new_price_dh, 12_000)
+        step = 5_000 if value > 300_000 and rng.random() < 0.5 else 1_000 if value > 40_000 else 500
+        return int(round(value / step) * step)
+
+    @staticmethod
+    def _draw_equipment(rng: random.Random, segment: catalog.Segment, year: int) -> tuple[str, ...]:
+        if rng.random() < 0.12:
+            return ()  # the seller ticked nothing
+        recency = min(1.15, max(0.3, 1 - 0.04 * (2020 - year)))
+        chosen = []
+        for label in catalog.EQUIPMENT_LABELS:
+            low, high = catalog.EQUIPMENT_RATES[label]
+            if rng.random() < min(0.99, (low + (high - low) * segment.equipment_level) * recency):
+                chosen.append(label)
+        return tuple(chosen)
+
+    @staticmethod
+    def _draw_title(
+        rng: random.Random, source: str, brand: str, model: str, year: int, fuel: str, gearbox: str, city: str
+    ) -> str:
+        if source == "moteur":
+            return f"{catalog.moteur_brand_display(brand)} {model}"
+        draw = rng.random()
+        if draw < 0.35:
+            return f"{brand} {model} {fuel} {gearbox} {year} à {city}"
+        if draw < 0.55:
+            return f"{brand} {model} {year}"
+        if draw < 0.70:
+            return f"{brand} {model}"
+        if draw < 0.80:
+            return f"{brand} {model} {fuel.lower()} {year}"
+        if draw < 0.88:
+            return f"{brand.upper()} {model.upper()} {year}"
+        if draw < 0.95:
+            return f"{model} {year} {rng.choice(catalog.TITLE_EXTRAS)}"
+        return f"{brand} {model} {year} {rng.choice(catalog.TITLE_EXTRAS)}"

@@ -1,0 +1,51 @@
+"""WARC archives round-trip responses and replace a partition's file only when a run completes."""
+
+import datetime as dt
+import gzip
+
+import pytest
+
+from autolist_assets.sources import PageArchive, Response, read_archive
+
+
+def _response(n: int, status: int = 200, fetcher: str = "http") -> Response:
+    return Response(
+        url=f"http://127.0.0.1:8765/fr/casablanca/voitures_d_occasion/Ad_{n}.htm", status=status,
+        headers={"content-type": "text/html; charset=utf-8", "content-encoding": "gzip", "x-served-by": "demo"},
+        body=f"<html><body>annonce {n} – 173\u202f000 DH</body></html>".encode(),
+        fetched_at=dt.datetime(2026, 5, 20, 10, 30, n, 123456, tzinfo=dt.timezone.utc), fetcher=fetcher,
+    )
+
+
+def test_responses_round_trip_with_status_headers_time_and_fetcher(tmp_path):
+    path = tmp_path / "avito" / "2026-05-19.warc.gz"
+    written = [_response(1), _response(2, status=404), _response(3, fetcher="browser")]
+    with PageArchive(path) as archive:
+        for response in written:
+            archive.write(response)
+    read = list(read_archive(path))
+    assert [(r.url, r.status, r.body, r.fetched_at, r.fetcher) for r in read] == \
+        [(r.url, r.status, r.body, r.fetched_at, r.fetcher) for r in written]
+    # bodies are stored decoded, so the wire encoding header must not survive
+    assert read[0].headers == {"content-type": "text/html; charset=utf-8", "x-served-by": "demo"}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as raw:
+        text = raw.read()
+    assert text.count("WARC-Type: response") == 3 and "WARC-Type: warcinfo" in text
+    assert "WARC-Fetcher: browser" in text
+
+
+def test_a_rerun_replaces_the_archive_and_a_failed_run_keeps_the_old_one(tmp_path):
+    path = tmp_path / "moteur-2026-05-19.warc.gz"
+    with PageArchive(path) as archive:
+        for n in range(3):
+            archive.write(_response(n))
+    with PageArchive(path) as archive:
+        archive.write(_response(7))
+        assert len(list(read_archive(path))) == 3  # the old file stays readable while the new one is written
+    assert [r.url.rsplit("_", 1)[1] for r in read_archive(path)] == ["7.htm"]
+    with pytest.raises(RuntimeError):
+        with PageArchive(path) as archive:
+            archive.write(_response(8))
+            raise RuntimeError("scrape failed")
+    assert [r.url.rsplit("_", 1)[1] for r in read_archive(path)] == ["7.htm"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moteur-2026-05-19.warc.gz"]

@@ -1,0 +1,94 @@
+"""Parser behaviour on page variants the demo market does not produce yet (older layouts, placeholders)."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from autolist_assets.sources import avito, moteur
+from autolist_assets.sources.schema import ParseError
+
+
+def _avito_page(payload: dict, script_attributes: str = 'id="__NEXT_DATA__" type="application/json"') -> str:
+    return f"<html><head></head><body><div id='__next'></div><script {script_attributes}>{json.dumps(payload)}" \
+           "</script></body></html>"
+
+
+AD = {
+    "listId": 57350163, "href": "/fr/maarif/voitures_d_occasion/Dacia_Logan_57350163.htm", "subject": "Dacia  Logan",
+    "price": {"value": None}, "location": "Casablanca", "date": "2026-01-09T10:11:12.000Z", "isShop": False,
+    "seller": {"type": "STORE", "name": "KIFAL AUTO"}, "images": [],
+    "params": [{"key": "regdate", "value": "1980 ou plus ancien"}, {"key": "mileage", "value": "200 000 - 249 999"},
+               {"key": "1013", "label": "Secteur", "value": "Maarif"}],
+}
+
+
+def test_avito_detail_falls_back_to_the_apollo_cache_and_flat_params():
+    html = _avito_page({"props": {"pageProps": {"apolloState": {"Ad:1": {"ad": AD}}}}},
+                       script_attributes='type="application/json" id="__NEXT_DATA__"')
+    row = avito.parse_detail_page(html, "https://www.avito.ma/fr/maarif/voitures_d_occasion/x_57350163.htm")
+    assert row["listing_id"] == "57350163"
+    assert row["url"] == "https://www.avito.ma/fr/maarif/voitures_d_occasion/Dacia_Logan_57350163.htm"
+    assert row["title"] == "Dacia Logan"
+    assert row["price_dh"] is None
+    assert row["year"] == 1980
+    assert row["mileage_text"] == "200 000 - 249 999" and row["mileage_km"] is None  # a bucket, not a value
+    assert row["sector"] == "Maarif"
+    assert row["seller_type"] == "shop"  # seller.type STORE wins over isShop false
+    assert row["posted_at"] == dt.datetime(2026, 1, 9, 10, 11, 12, tzinfo=dt.timezone.utc)
+
+
+def test_avito_pages_without_data_are_parse_errors():
+    with pytest.raises(ParseError):
+        avito.parse_detail_page("<html><body>Just a moment...</body></html>", "https://www.avito.ma/x_1.htm")
+    with pytest.raises(ParseError):
+        avito.parse_list_page(_avito_page({"props": {"pageProps": {}}}), "https://www.avito.ma/fr/maroc/x")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("LAND-ROVER\u00a0\u00a0Range Rover Evoque", ("LAND-ROVER", "Range Rover Evoque")),
+    ("MERCEDES-BENZ  Classe C", ("MERCEDES-BENZ", "Classe C")),
+    ("DACIA Sandero", ("DACIA", "Sandero")),
+    ("\u200bKIA\u00a0\u00a0Picanto\u200b", ("KIA", "Picanto")),
+])
+def test_moteur_titles_split_into_brand_and_model(raw, expected):
+    assert moteur.split_title(raw) == expected
+
+
+def test_moteur_cards_read_meta_by_icon_not_position():
+    html = (
+        '<div class="row-item row-item-checkout link"><h3 class="title_mark_model">'
+        '<a href="/fr/voiture/achat-voiture-occasion/detail-annonce/470001/audi-q8.html">AUDI&nbsp;&nbsp;Q8</a></h3>'
+        '<div class="PriceListing">Appeler pour le prix</div><ul>'
+        "<li><a>Afficher l'annonce</a></li><li>Se faire rappeler</li>"
+        '<li><i class="icon-fuel"></i> Hybride</li><li><i class="icon-normal-pointer"></i> El jadida</li>'
+        '<li><i class="icon-normal-calendar-month"></i> 2023</li></ul></div>'
+    )
+    page = moteur.parse_list_page(html, "https://www.moteur.ma/fr/voiture/achat-voiture-occasion/30")
+    card, = page.cards
+    assert page.next_url is None
+    assert card["listing_id"] == "470001"
+    assert card["url"] == "https://www.moteur.ma/fr/voiture/achat-voiture-occasion/detail-annonce/470001/audi-q8.html"
+    assert (card["brand"], card["model"], card["year"], card["city"], card["fuel"]) == \
+        ("AUDI", "Q8", 2023, "El jadida", "Hybride")
+    assert card["price_text"] == "Appeler pour le prix" and card["price_dh"] is None
+
+
+def test_moteur_local_dates_convert_to_utc_across_midnight():
+    # Morocco is UTC+1 outside Ramadan: 00:30 local is still the previous UTC day
+    assert moteur.parse_local_datetime("2026-05-19 00:30") == dt.datetime(2026, 5, 18, 23, 30, tzinfo=dt.timezone.utc)
+    assert moteur.parse_local_datetime("\u200b2025-04-29") == dt.datetime(2025, 4, 28, 23, 0, tzinfo=dt.timezone.utc)
+    assert moteur.parse_local_datetime("hier") is None
+
+
+@pytest.mark.parametrize("cleared, imported_new, origin", [
+    (None, False, "WW au Maroc"), (True, False, "Dédouanée"), (True, True, "Importée neuve"),
+    (False, False, "Pas encore dédouanée"), (None, None, None),
+])
+def test_moteur_customs_rows_map_to_avito_origins(cleared, imported_new, origin):
+    assert moteur._origin(cleared, imported_new) == origin
+
+
+def test_moteur_non_ad_pages_are_parse_errors():
+    with pytest.raises(ParseError):
+        moteur.parse_detail_page("<html><body><h1>Oops</h1></body></html>", "https://www.moteur.ma/fr/")
