@@ -1,0 +1,231 @@
+"""A hybrid recommender: content vectors of listings blended with item-item co-visitation, served in process.
+
+- Content: each listing is a unit vector of its brand, model, fuel, gearbox, city, region, price band and
+  age band, plus scaled log price, age and log mileage. It serves "similar listings" and users with one
+  or two interactions, and it is the only signal for new listings (item cold start).
+- Collaborative: item-item co-visitation from weighted implicit feedback (contact > favourite > view),
+  cosine-normalised and pruned to each item's strongest neighbours, so a user's scores are a sparse
+  row sum rather than a matrix factorisation to keep fresh.
+- Hybrid: a weighted blend of content, collaborative and popularity scores, each scaled to [0, 1] per
+  request; the weights are learned on each user's latest training session (see evaluate.train_recommender).
+- Popularity: the baseline everything is measured against.
+Inactive listings and listings the user already contacted are never returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+EVENT_WEIGHTS = {"view": 1.0, "favourite": 3.0, "contact": 5.0}
+CATEGORICAL = ["brand", "model", "fuel", "gearbox", "city", "region", "price_band", "age_band"]
+PRICE_BANDS = [0, 50_000, 80_000, 120_000, 180_000, 250_000, 400_000, np.inf]
+AGE_BANDS = [-1, 2, 5, 8, 12, 20, np.inf]
+EVENT_WORDS = {"contact": "contacted", "favourite": "saved", "view": "viewed"}
+
+
+def _band(values: pd.Series, edges: list[float]) -> pd.Series:
+    return pd.cut(values, edges, labels=False).astype("Int64").astype(str)
+
+
+def content_matrix(listings: pd.DataFrame, reference_year: int) -> np.ndarray:
+    """Unit-norm float32 feature rows; categorical blocks are weighted so brand and model dominate."""
+    age = (reference_year - listings["model_year"].fillna(reference_year - 8)).clip(lower=0)
+    frame = listings.assign(price_band=_band(listings["price_dh"], PRICE_BANDS), age_band=_band(age, AGE_BANDS))
+    weights = {"brand": 1.5, "model": 1.5, "fuel": 0.8, "gearbox": 0.6, "city": 0.5, "region": 0.5, "price_band": 1.0, "age_band": 0.8}
+    blocks = [pd.get_dummies(frame[c].astype("string").fillna("?"), dtype=np.float32).to_numpy() * weights[c] for c in CATEGORICAL]
+    numeric = np.column_stack(
+        [
+            np.log(listings["price_dh"].fillna(listings["price_dh"].median()).clip(lower=1000).to_numpy(float)),
+            age.to_numpy(float),
+            np.log1p(listings["mileage_km"].fillna(listings["mileage_km"].median()).to_numpy(float)),
+        ]
+    )
+    numeric = (numeric - numeric.mean(axis=0)) / (numeric.std(axis=0) + 1e-9) * 0.4
+    matrix = np.hstack(blocks + [numeric.astype(np.float32)]).astype(np.float32)
+    return matrix / (np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9)
+
+
+def _scale(scores: np.ndarray) -> np.ndarray:
+    low, high = scores.min(), scores.max()
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+@dataclass
+class Recommender:
+    """Everything needed to answer requests in process: item features, co-visitation and user histories."""
+
+    items: pd.DataFrame  # one row per listing; index = item number
+    content: np.ndarray
+    covisit: sp.csr_matrix
+    popularity: np.ndarray
+    user_history: dict[str, pd.DataFrame]
+    # Hybrid weights of (content, collaborative, popularity); train_recommender learns them on held-out sessions.
+    weights: tuple[float, float, float] = (0.5, 0.4, 0.1)
+    item_index: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def fit(
+        cls, listings: pd.DataFrame, interactions: pd.DataFrame, neighbours: int = 50, weights: tuple[float, float, float] = (0.5, 0.4, 0.1)
+    ) -> "Recommender":
+        """Build content vectors, pruned co-visitation and popularity from listings and past interactions."""
+        items = listings.reset_index(drop=True).copy()
+        if "is_active" not in items:
+            items["is_active"] = True
+        reference_year = int(pd.to_datetime(items["posted_date"]).dt.year.max())
+        index = {key: i for i, key in enumerate(items["listing_key"])}
+        known = interactions[interactions["listing_key"].isin(index)]
+        users = {u: i for i, u in enumerate(known["user_id"].unique())}
+        weighted = known.assign(w=known["event"].map(EVENT_WEIGHTS))
+        per_pair = weighted.groupby(["user_id", "listing_key"], sort=False)["w"].max().reset_index()
+        ratings = sp.csr_matrix(
+            (
+                per_pair["w"].to_numpy(np.float32),
+                (per_pair["user_id"].map(users).to_numpy(), per_pair["listing_key"].map(index).to_numpy()),
+            ),
+            shape=(len(users), len(items)),
+        )
+        covisit = cls._covisitation(ratings, neighbours)
+        popularity = np.asarray(ratings.sum(axis=0)).ravel()
+        history = {user: frame.drop(columns="user_id") for user, frame in weighted.groupby("user_id", sort=False)}
+        return cls(items, content_matrix(items, reference_year), covisit, popularity, history, weights, index)
+
+    @staticmethod
+    def _covisitation(ratings: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
+        """Cosine similarity between items over users, keeping each item's strongest neighbours only."""
+        norms = np.sqrt(np.asarray(ratings.multiply(ratings).sum(axis=0)).ravel()) + 1e-9
+        normalised = ratings @ sp.diags(1.0 / norms)
+        similarity = (normalised.T @ normalised).tocsr()
+        similarity.setdiag(0)
+        similarity.eliminate_zeros()
+        rows, cols, vals = [], [], []
+        for item in range(similarity.shape[0]):
+            start, end = similarity.indptr[item], similarity.indptr[item + 1]
+            if end == start:
+                continue
+            top = np.argsort(-similarity.data[start:end])[:neighbours]
+            rows.append(np.full(top.size, item))
+            cols.append(similarity.indices[start:end][top])
+            vals.append(similarity.data[start:end][top])
+        if not rows:
+            return sp.csr_matrix(similarity.shape, dtype=np.float32)
+        return sp.csr_matrix(
+            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=similarity.shape
+        )
+
+    # ------------------------------------------------------------------ scoring
+    def _history_arrays(self, user_id: str) -> tuple[np.ndarray, np.ndarray]:
+        history = self.user_history.get(user_id)
+        if history is None or history.empty:
+            return np.array([], dtype=int), np.array([], dtype=np.float32)
+        grouped = history.groupby("listing_key")["w"].sum()
+        grouped = grouped[grouped.index.isin(self.item_index)]
+        return grouped.index.map(self.item_index).to_numpy(int), grouped.to_numpy(np.float32)
+
+    def scores(self, user_id: str, method: str = "hybrid") -> np.ndarray:
+        """A score per item for one user: popularity, content, collaborative or hybrid."""
+        items, weights = self._history_arrays(user_id)
+        popularity = _scale(np.log1p(self.popularity))
+        if method == "popularity" or items.size == 0:
+            return popularity
+        profile = weights @ self.content[items]
+        content = _scale(self.content @ profile)
+        if method == "content":
+            return content
+        collaborative = _scale(np.asarray(self.covisit[items].T @ weights).ravel())
+        if method == "collaborative":
+            return collaborative
+        # New listings have no co-visits: content carries them, the collaborative term lifts the rest.
+        w_content, w_collaborative, w_popularity = self.weights
+        return w_content * content + w_collaborative * collaborative + w_popularity * popularity
+
+    def _allowed(self, filters: dict | None, exclude: np.ndarray) -> np.ndarray:
+        allowed = self.items["is_active"].to_numpy(bool).copy()
+        filters = filters or {}
+        if filters.get("max_price") is not None:
+            allowed &= (self.items["price_dh"] <= filters["max_price"]).to_numpy()
+        if filters.get("min_price") is not None:
+            allowed &= (self.items["price_dh"] >= filters["min_price"]).to_numpy()
+        for column in ("city", "region", "fuel", "brand"):
+            if filters.get(column):
+                allowed &= (self.items[column] == filters[column]).to_numpy()
+        allowed[exclude] = False
+        return allowed
+
+    @staticmethod
+    def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
+        candidates = np.flatnonzero(allowed)
+        if candidates.size <= k:
+            return candidates[np.argsort(-scores[candidates])]
+        best = candidates[np.argpartition(-scores[candidates], k)[:k]]
+        return best[np.argsort(-scores[best])]
+
+    # ------------------------------------------------------------------ serving
+    def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
+        """Top-k active listings for a user with a short reason each; unknown users get popular picks."""
+        history = self.user_history.get(user_id)
+        contacted = (
+            history.loc[history["event"] == "contact", "listing_key"].map(self.item_index).dropna().to_numpy(int)
+            if history is not None
+            else np.array([], dtype=int)
+        )
+        scores = self.scores(user_id, method)
+        top = self._top(scores, self._allowed(filters, contacted), k)
+        return self._with_reasons(top, scores, user_id, filters)
+
+    def similar_listings(self, listing_key: str, k: int = 10, filters: dict | None = None) -> pd.DataFrame:
+        """The k active listings closest to one listing in content, the listing itself excluded."""
+        item = self.item_index[listing_key]
+        scores = self.content @ self.content[item]
+        top = self._top(scores, self._allowed(filters, np.array([item])), k)
+        anchor = self.items.iloc[item]
+        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
+        result["score"] = scores[top]
+        result["reason"] = f"similar to this {anchor['brand']} {anchor['model']} {int(anchor['model_year'])}"
+        return result.reset_index(drop=True)
+
+    def _with_reasons(self, top: np.ndarray, scores: np.ndarray, user_id: str, filters: dict | None) -> pd.DataFrame:
+        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
+        result["score"] = scores[top]
+        history_items, _ = self._history_arrays(user_id)
+        if history_items.size:
+            history = self.user_history[user_id]
+            strongest = history.sort_values("w").drop_duplicates("listing_key", keep="last").set_index("listing_key")["event"]
+            anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
+            reasons = []
+            for anchor in anchors:
+                row = self.items.iloc[anchor]
+                event = EVENT_WORDS[strongest.get(row["listing_key"], "view")]
+                reasons.append(f"similar to the {row['brand']} {row['model']} you {event}")
+            result["reason"] = reasons
+        else:
+            where = (filters or {}).get("city") or (filters or {}).get("region")
+            budget = " in your budget" if (filters or {}).get("max_price") else ""
+            result["reason"] = [f"popular in {where or city}{budget}" for city in result["city"]]
+        return result.reset_index(drop=True)
+
+
+def save_recommender(model: Recommender, path) -> None:
+    """Pickle the whole recommender (arrays, sparse matrix, histories) to one file, atomically."""
+    import os
+    import pickle
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def load_recommender(path) -> Recommender:
+    """Load a recommender written by save_recommender."""
+    import pickle
+
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
