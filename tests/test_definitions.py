@@ -12,13 +12,32 @@ EXPECTED_ASSETS = {
     "stg_avito__listings",
     "stg_imports__listings",
     "stg_moteur__listings",
-    "int_listings_unioned",
+    "int_listings_normalized",
+    "int_listings_accepted",
+    "int_listing_states",
+    "int_vehicle_matches",
+    "int_listing_vehicles",
     "fct_listings",
+    "listings_rejected",
+    "listing_price_history",
+    "dim_models",
+    "dim_cities",
     "prices_by_model_year_city",
+    "brand_share_by_city",
+    "depreciation_curves",
+    "listing_volume",
+    "price_drops",
+    "scrape_health",
+    "duplicate_rates",
     "brands",
     "cities",
+    "sectors",
+    "model_aliases",
     "price_model",
     "price_predictions",
+    "user_interactions",
+    "recommender",
+    "user_recommendations",
     "serving_snapshot",
 }
 
@@ -44,10 +63,13 @@ def test_checks_include_dbt_tests_and_the_raw_check():
 
 def test_every_python_asset_has_a_description_group_and_kinds():
     graph = defs.resolve_asset_graph()
-    for name in ("raw_listings", "price_model", "price_predictions", "serving_snapshot"):
-        node = graph.get(dg.AssetKey(name))
+    python_assets = [key for key in graph.get_all_asset_keys() if graph.get(key).group_name != "warehouse"]
+    assert len(python_assets) >= 8
+    for key in python_assets:
+        node = graph.get(key)
+        name = key.to_user_string()
         assert node.description and node.description.endswith("."), name
-        assert node.group_name in {"raw", "ml", "serving"}, name
+        assert node.group_name in {"raw", "ml", "recommender", "serving"}, name
         assert node.kinds, name
 
 

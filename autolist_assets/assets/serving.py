@@ -25,6 +25,11 @@ SNAPSHOT_TABLES = {
     """,
     "prices_by_model_year_city": "select * from wh.main.prices_by_model_year_city",
     "scrape_reports": "select * from wh.raw.scrape_reports",
+    "user_recommendations": "select * from wh.ml.user_recommendations",
+    "demo_users": """
+        select user_id, budget_dh, preferred_brands, preferred_fuel, preferred_gearbox, home_region
+        from wh.ml.demo_users
+    """,
 }
 
 
@@ -50,16 +55,17 @@ def publish_snapshot(warehouse: Path, target: Path) -> dict[str, int]:
     return counts
 
 
-def build_serving_assets(ml_assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """The serving snapshot asset, downstream of the marts and the predictions."""
+def build_serving_assets(upstream: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The serving snapshot asset, downstream of the marts and of every ML output it publishes."""
     dbt = build_dbt_assets()
-    predictions = next(a for a in ml_assets if a.key.path[-1] == "price_predictions")
+    published = {"price_predictions", "user_recommendations"}
+    ml_keys = [key for asset in upstream for key in asset.keys if key.path[-1] in published]
 
     @dg.asset(
         deps=[
             get_asset_key_for_model([dbt], "fct_listings"),
             get_asset_key_for_model([dbt], "prices_by_model_year_city"),
-            predictions.key,
+            *ml_keys,
         ],
         group_name=SERVING_GROUP,
         kinds={"duckdb"},
