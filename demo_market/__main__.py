@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from demo_market.market import Market, MarketConfig
+from demo_market.market import Faults, Market, MarketConfig
 from demo_market.server import DemoMarketServer
 
 
@@ -25,9 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-days", type=int, default=MarketConfig.history_days)
     parser.add_argument("--avito-per-day", type=int, default=MarketConfig.avito_per_day)
     parser.add_argument("--moteur-per-day", type=int, default=MarketConfig.moteur_per_day)
+    parser.add_argument("--clean", action="store_true", default=os.environ.get("DEMO_CLEAN") == "1",
+                        help="switch every fault off (default: as messy as the real sites)")
     args = parser.parse_args(argv)
     config = MarketConfig(seed=args.seed, today=args.today, history_days=args.history_days,
-                          avito_per_day=args.avito_per_day, moteur_per_day=args.moteur_per_day)
+                          avito_per_day=args.avito_per_day, moteur_per_day=args.moteur_per_day,
+                          faults=Faults.off() if args.clean else Faults.realistic())
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                           moteur_port=args.moteur_port) as server:
         print(f"avito  {server.avito_url}", flush=True)
         print(f"moteur {server.moteur_url}", flush=True)
-        print(f"seed={config.seed} today={server.market.today.isoformat()} (Ctrl-C to stop)", flush=True)
+        print(f"seed={config.seed} today={server.market.today.isoformat()} faults={'off' if args.clean else 'realistic'}"
+              " (Ctrl-C to stop)", flush=True)
         while not stop_requested.wait(timeout=1.0):
             pass
     print("demo market stopped", file=sys.stderr, flush=True)

@@ -10,13 +10,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from demo_market import catalog
 from demo_market.market import Listing, Market
 from demo_market.pages import (
-    NNBSP, Page, esc, group_thousands, html_page, not_found, relative_date_fr, robots_txt, stable_int,
+    NNBSP, Page, esc, group_thousands, gone, html_page, not_found, relative_date_fr, robots_txt, stable_int,
 )
 
 LIST_PATH = "/fr/maroc/voitures_d_occasion-%C3%A0_vendre"
 _LIST_PATH_DECODED = unquote(LIST_PATH)
-_DETAIL_RE = re.compile(r"^/fr/[^/]+/voitures_d_occasion/[^/]*_(\d+)\.htm$")
 CATEGORY = {"id": 1010, "name": "Voitures d'occasion", "formatted": "Voitures d'occasion, à vendre"}
+CATEGORIES = {
+    "Voitures d'occasion": CATEGORY,
+    "Voitures de location": {"id": 1020, "name": "Voitures de location", "formatted": "Voitures de location, à louer"},
+    "Motos": {"id": 1030, "name": "Motos", "formatted": "Motos, à vendre"},
+}
+_DETAIL_PATH_RE = re.compile(r"^/fr/[^/]+/(?:voitures_d_occasion|voitures_de_location|motos)/[^/]*_(\d+)\.htm$")
 BUILD_ID = "demo-market-avito-1"
 
 _CITY_IDS = {city.name: 5 + index for index, city in enumerate(catalog.CITIES)}
@@ -25,6 +30,20 @@ _EQUIPMENT_KEY = dict((label, key) for key, label in catalog.EQUIPMENT)
 
 def _format_price(price_dh: int) -> str:
     return f"{group_thousands(price_dh, NNBSP)} DH"
+
+
+def _shown_price(listing: Listing, now: dt.datetime) -> tuple[int | None, int | None, str]:
+    """(JSON price value, JSON old price, displayed text) as the site shows them at `now`."""
+    price, old = Market.asking_price(listing, now)
+    if listing.price_shown == "1 DH":
+        return 1, None, "1 DH"
+    if listing.price_shown is not None:
+        return None, None, listing.price_shown
+    return price, old, _format_price(price)
+
+
+def _mileage_display(listing: Listing) -> str:
+    return listing.mileage_bucket or f"{group_thousands(listing.mileage_km, NNBSP)} km"
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -41,18 +60,19 @@ def _images(listing: Listing, base: str) -> list[str]:
 
 
 def _list_params(listing: Listing) -> list[dict]:
-    return [
-        _param("regdate", "Année-Modèle", str(listing.year)),
-        _param("mileage_exact", "Kilométrage", str(listing.mileage_km),
-               f"{group_thousands(listing.mileage_km, NNBSP)} km"),
-        _param("bv", "Boite de vitesses", listing.gearbox),
-        _param("fuel", "Type de carburant", listing.fuel),
-    ]
+    if listing.mileage_bucket is not None:
+        mileage = _param("mileage", "Kilométrage", listing.mileage_bucket)  # older ads: the bucket only
+    else:
+        mileage = _param("mileage_exact", "Kilométrage", str(listing.mileage_km), _mileage_display(listing))
+    params = [_param("regdate", "Année-Modèle", str(listing.year)), mileage]
+    if listing.gearbox is not None:
+        params.append(_param("bv", "Boite de vitesses", listing.gearbox))
+    return params + [_param("fuel", "Type de carburant", listing.fuel)]
 
 
 def _detail_params(listing: Listing) -> dict[str, list[dict]]:
-    secondary = [
-        _param("doors", "Nombre de portes", str(listing.doors)),
+    secondary = [] if listing.doors is None else [_param("doors", "Nombre de portes", str(listing.doors))]
+    secondary += [
         _param("v_origin", "Origine", listing.origin),
         _param("auto_condition", "État", listing.condition),
         _param("first_owner", "Première main", "1" if listing.first_owner else "0",
@@ -69,8 +89,9 @@ def _detail_params(listing: Listing) -> dict[str, list[dict]]:
     primary = _list_params(listing) + [
         _param("brand", "Marque", listing.brand),
         _param("model", "Modèle", listing.model),
-        _param("pfiscale", "Puissance fiscale", f"{listing.fiscal_power} CV"),
     ]
+    if listing.fiscal_power is not None:
+        primary.append(_param("pfiscale", "Puissance fiscale", f"{listing.fiscal_power} CV"))
     return {"primary": primary, "secondary": secondary, "extra": extra}
 
 
@@ -91,18 +112,22 @@ def _seller(listing: Listing, with_phone: bool) -> dict:
     return seller
 
 
-def _ad_json(listing: Listing, base: str, detail: bool) -> dict:
+def _ad_json(listing: Listing, base: str, detail: bool, now: dt.datetime) -> dict:
     images = _images(listing, base)
+    price, old_price, _ = _shown_price(listing, now)
+    category = CATEGORIES[listing.category]
     ad = {
         "id": str(int(listing.listing_id) + 9_000_000_000),  # internal id, not the one in the URL
         "listId": int(listing.listing_id),
         "href": base + listing.url_path,
         "subject": listing.title,
-        "category": CATEGORY,
-        "adType": {"key": "sell", "label": "à vendre"},
-        "price": {"value": listing.price_dh, "currency": "DH"},
-        "oldPrice": None,
-        "monthlyPayment": None,
+        "category": category,
+        "adType": {"key": "let", "label": "à louer"} if listing.category == "Voitures de location"
+        else {"key": "sell", "label": "à vendre"},
+        "price": {"value": price, "currency": "DH"},
+        "oldPrice": {"value": old_price, "currency": "DH"} if old_price else None,
+        "monthlyPayment": {"value": listing.monthly_payment_dh, "currency": "DH"} if listing.monthly_payment_dh
+        else None,
         "location": listing.city,
         "cityId": _CITY_IDS[listing.city],
         "areaId": _CITY_IDS[listing.city] * 100 + stable_int(listing.sector or "", 97),
@@ -169,6 +194,15 @@ def _card(listing: Listing, base: str, now: dt.datetime) -> str:
     image = f"{base}/static/images/{listing.listing_id}_0.jpg" if listing.image_count else ""
     where = listing.city if listing.sector is None else f"{listing.city}, {listing.sector}"
     seller = esc(listing.seller_name) + ("<span>ShopBadge Icon</span>" if listing.seller_type == "shop" else "")
+    _, old_price, price_text = _shown_price(listing, now)
+    tags = "".join(f'<span class="sc-1s278lr-0 cAiIZZ">{esc(str(value))}</span>'
+                   for value in (listing.year, listing.gearbox, listing.fuel) if value is not None)
+    extra = ""
+    if old_price:
+        extra += f'<p class="sc-1x0vz2r-0 eCXWei"><del>{_format_price(old_price)}</del></p>'
+    if listing.monthly_payment_dh:
+        # the instalment sits right under the price: a classic trap for DOM scrapers
+        extra += f'<p class="sc-1x0vz2r-0 fGhYtR">{group_thousands(listing.monthly_payment_dh, NNBSP)} DH / mois</p>'
     return (
         f'<a class="sc-1jge648-0 jZXrfL" href="{esc(base + listing.url_path)}">'
         f'<div class="sc-1lb3x1r-0 fvqyBS"><img class="sc-1lb3x1r-3 bYhClO" data-src="{esc(image)}" '
@@ -177,14 +211,17 @@ def _card(listing: Listing, base: str, now: dt.datetime) -> str:
         f'<p class="sc-1x0vz2r-0 layWaX">{relative_date_fr(listing.posted_at, now)}</p>'
         f'<p class="sc-1x0vz2r-0 hNCqYw">{seller}</p>'
         f'<p class="sc-1x0vz2r-0 iHApav" title="{esc(listing.title)}">{esc(listing.title)}</p>'
-        f'<p class="sc-1x0vz2r-0 kQHNss">Voitures d\'occasion dans {esc(where)}</p>'
-        '<div class="sc-b57yxx-3 gqCrWy">'
-        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.year}</span>'
-        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.gearbox}</span>'
-        f'<span class="sc-1s278lr-0 cAiIZZ">{listing.fuel}</span></div>'
-        f'<p class="sc-1x0vz2r-0 dJAfqm">{_format_price(listing.price_dh)}</p>'
+        f'<p class="sc-1x0vz2r-0 kQHNss">{esc(listing.category)} dans {esc(where)}</p>'
+        f'<div class="sc-b57yxx-3 gqCrWy">{tags}</div>'
+        f'<p class="sc-1x0vz2r-0 dJAfqm">{esc(price_text)}</p>{extra}'
         "</div></a>"
     )
+
+
+def _list_is_dom_only(market: Market, page_number: int) -> bool:
+    """Some deployments render a list page without its JSON; which pages is fixed per day and page."""
+    share = market.config.faults.dom_only
+    return share > 0 and stable_int(f"{market.today}:{page_number}", 10_000) < share * 10_000
 
 
 def render_list(market: Market, base: str, page_number: int) -> Page:
@@ -204,7 +241,7 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
         links += f'<link rel="next" href="{esc(list_url)}?o={page_number + 1}">'
     component_props = {
         "ads": {
-            "ads": [_ad_json(ad, base, detail=False) for ad in ads],
+            "ads": [_ad_json(ad, base, detail=False, now=now) for ad in ads],
             "totalListingAds": len(feed),
             "pageSize": size,
             "currentPage": page_number,
@@ -218,8 +255,8 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
         '<div class="sc-1nre5ec-1 crKvIr listing">'
         + "".join(_card(ad, base, now) for ad in ads)
         + "</div></main></div>"
-        + _next_data("/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": str(page_number)},
-                     component_props)
+        + ("" if _list_is_dom_only(market, page_number) else _next_data(
+            "/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": str(page_number)}, component_props))
         + "</body></html>"
     )
     return html_page(body)
@@ -236,20 +273,22 @@ def _attribute(label: str, value: str) -> str:
 def render_detail(market: Market, base: str, listing: Listing) -> Page:
     """Ad page: `adInfo.ad` JSON with every param, plus an attribute block with labelled icons."""
     now = market.now()
-    ad = _ad_json(listing, base, detail=True)
+    ad = _ad_json(listing, base, detail=True, now=now)
+    _, old_price, price_text = _shown_price(listing, now)
     attributes = [
         ("Année-Modèle", str(listing.year)),
         ("Boite de vitesses", listing.gearbox),
         ("Type de carburant", listing.fuel),
-        ("Kilométrage", f"{group_thousands(listing.mileage_km, NNBSP)} km"),
+        ("Kilométrage", _mileage_display(listing)),
         ("Marque", listing.brand),
         ("Modèle", listing.model),
-        ("Nombre de portes", str(listing.doors)),
+        ("Nombre de portes", None if listing.doors is None else str(listing.doors)),
         ("Origine", listing.origin),
         ("Première main", "Oui" if listing.first_owner else "Non"),
-        ("Puissance fiscale", f"{listing.fiscal_power} CV"),
+        ("Puissance fiscale", None if listing.fiscal_power is None else f"{listing.fiscal_power} CV"),
         ("État", listing.condition),
     ]
+    attributes = [(label, value) for label, value in attributes if value is not None]
     if listing.sector is not None:
         attributes.append(("Secteur", listing.sector))
     equipment = "".join(
@@ -260,14 +299,20 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
     pictures = "".join(f'<img src="{esc(url)}" alt="">' for url in ad["images"])
     where = listing.city if listing.sector is None else f"{listing.city}, {listing.sector}"
     seller_kind = "Professionnel" if listing.seller_type == "shop" else "Particulier"
+    price_block = f'<p class="sc-1x0vz2r-0 lnEFFR">{esc(price_text)}</p>'
+    if old_price:
+        price_block += f'<p class="sc-1x0vz2r-0 eCXWei"><del>{_format_price(old_price)}</del></p>'
+    if listing.monthly_payment_dh:
+        price_block += (f'<p class="sc-1x0vz2r-0 fGhYtR">À partir de {group_thousands(listing.monthly_payment_dh, NNBSP)}'
+                        " DH / mois</p>")
     body = (
         _head(f"{listing.title} | Avito", f'<link rel="canonical" href="{esc(base + listing.url_path)}">')
         + '<body><div id="__next"><main class="sc-1g3sn3w-0">'
         f'<div class="picture sc-1gjavk-0 eKdjdf">{pictures}</div>'
         '<div class="sc-1g3sn3w-9 kvOteW">'
         f'<h1 class="sc-1g3sn3w-12 jUtCZM">{esc(listing.title)}</h1>'
-        f'<div class="sc-1g3sn3w-10 leGvyq"><p class="sc-1x0vz2r-0 lnEFFR">{_format_price(listing.price_dh)}</p></div>'
-        f'<div class="sc-1g3sn3w-7 bNWHpB"><span>{esc(where)}</span>'
+        f'<div class="sc-1g3sn3w-10 leGvyq">{price_block}</div>'
+        f'<div class="sc-1g3sn3w-7 bNWHpB"><span>{esc(listing.category)} dans {esc(where)}</span>'
         f'<time datetime="{ad["listTime"]}">{relative_date_fr(listing.posted_at, now)}</time></div></div>'
         f'<div class="sc-19cngu6-0 dnArJl">{"".join(_attribute(label, value) for label, value in attributes)}</div>'
         f'<div class="sc-19cngu6-2 eJzAYn">{equipment}</div>'
@@ -275,8 +320,8 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
         f'<div class="sc-1l0do2b-0 seller"><p class="sc-1x0vz2r-0 hNCqYw">{esc(listing.seller_name)}</p>'
         f"<span>{seller_kind}</span></div>"
         "</main></div>"
-        + _next_data("/[lang]/[city]/[category]/[subject]", {"lang": "fr", "id": listing.listing_id},
-                     {"adInfo": {"ad": ad}})
+        + ("" if listing.dom_only else _next_data(
+            "/[lang]/[city]/[category]/[subject]", {"lang": "fr", "id": listing.listing_id}, {"adInfo": {"ad": ad}}))
         + "</body></html>"
     )
     return html_page(body)
@@ -292,9 +337,11 @@ def handle(market: Market, raw_path: str, base: str) -> Page:
         values = parse_qs(parts.query).get("o", ["1"])
         page_number = int(values[0]) if values[0].isdigit() and int(values[0]) > 0 else 1
         return render_list(market, base, page_number)
-    match = _DETAIL_RE.match(parts.path)
+    match = _DETAIL_PATH_RE.match(parts.path)
     if match:
         listing = market.find("avito", match.group(1))
+        if listing is not None and listing.gone_status is not None:
+            return gone(listing.gone_status, "Avito")
         if listing is not None:
             return render_detail(market, base, listing)
     if path in ("/", "/fr", "/fr/"):

@@ -389,3 +389,13 @@ MODELS_BY_BRAND: dict[str, tuple[CarModel, ...]] = {
     brand.name: tuple(m for m in MODELS if m.brand == brand.name) for brand in BRANDS
 }
 CITY_BY_NAME: dict[str, City] = {city.name: city for city in CITIES}
+
+# Motorbikes that sellers file under the car search (brand, models).
+MOTORBIKES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Yamaha", ("T-Max", "X-Max", "MT-07", "NMAX")),
+    ("Honda", ("PCX", "Forza", "CB500")),
+    ("Kymco", ("Agility", "Like")),
+    ("Peugeot", ("Kisbee", "Django")),
+    ("SYM", ("Jet 14", "Orbit")),
+    ("Piaggio", ("Liberty", "Beverly")),
+)

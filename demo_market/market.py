@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import dataclasses
 import datetime as dt
 import math
@@ -20,8 +21,56 @@ UTC = dt.timezone.utc
 
 
 @dataclass(frozen=True)
+class Faults:
+    """Every way the real sites are messy, each switchable; rates are shares of ads or of requests."""
+
+    # --- content (shares of ads; drawn from a separate random stream, so the cars stay the same)
+    hidden_price: float = 0.0  # "Demander le prix" / "Prix non spécifié" / "Appeler pour le prix"
+    placeholder_price: float = 0.0  # "1 DH" on avito, "9 Dhs" on moteur
+    financing: float = 0.0  # avito shops showing a monthly instalment next to the price
+    non_cars: float = 0.0  # avito: rentals and motorbikes mixed into the car category
+    mileage_buckets: float = 0.0  # avito: older cars show "100 000 - 109 999" instead of the exact value
+    deleted: float = 0.0  # still listed, but the ad page answers 404 or 410
+    cross_posts: float = 0.0  # moteur ads that are the same car as an avito dealer ad
+    reposts: float = 0.0  # ads that repost a car of the last week under a new id
+    price_drops: float = 0.0  # ads whose price drops a few days after posting (avito shows oldPrice)
+    dom_only: float = 0.0  # avito pages served without `__NEXT_DATA__` (rendered markup only)
+    # --- transport (shares of requests, robots.txt excepted)
+    rate_limit_per_s: float | None = None  # above this many requests per second a site answers 429
+    too_many_requests: float = 0.0  # 429 at random, whatever the request rate
+    retry_after_s: int = 1
+    cloudflare: float = 0.0  # "Just a moment..." challenge page (HTTP 403)
+    server_errors: float = 0.0  # 500/502/503
+    slow: float = 0.0  # answer after `slow_s` seconds
+    slow_s: float = 2.0
+    resets: float = 0.0  # connection closed without an answer
+    truncated: float = 0.0  # body cut short of its Content-Length
+
+    @classmethod
+    def off(cls) -> "Faults":
+        """Clean sites: the scrape must recover the ground truth exactly."""
+        return cls()
+
+    @classmethod
+    def realistic(cls) -> "Faults":
+        """Shares seen on the real sites (sites.md and the real datasets), transport faults kept rare."""
+        return cls(
+            hidden_price=0.12, placeholder_price=0.02, financing=0.15, non_cars=0.06, mileage_buckets=0.3,
+            deleted=0.02, cross_posts=0.15, reposts=0.05, price_drops=0.08, dom_only=0.02,
+            rate_limit_per_s=40.0, cloudflare=0.003, server_errors=0.005, slow=0.003, slow_s=1.5, resets=0.002,
+            truncated=0.002,
+        )
+
+    @property
+    def transport(self) -> bool:
+        """True when any request-level fault can happen."""
+        return bool(self.rate_limit_per_s or self.too_many_requests or self.cloudflare or self.server_errors
+                    or self.slow or self.resets or self.truncated)
+
+
+@dataclass(frozen=True)
 class MarketConfig:
-    """Knobs of the simulated market; faults will be added here as extra flags with clean defaults."""
+    """Knobs of the simulated market; `faults` defaults to the realistic mess, tests pass Faults.off()."""
 
     seed: int = 42
     today: dt.date | None = None  # None = today's UTC date
@@ -30,6 +79,7 @@ class MarketConfig:
     moteur_per_day: int = 40
     avito_page_size: int = 35
     moteur_page_size: int = 15
+    faults: Faults = dataclasses.field(default_factory=Faults.realistic)
 
 
 @dataclass(frozen=True)
@@ -60,9 +110,34 @@ class Listing:
     posted_at: dt.datetime
     image_count: int
     equipment: tuple[str, ...]
+    # ground truth for dedup and cleaning, and the faults this ad shows
+    vehicle_id: str = ""  # shared by cross-posts and reposts of the same car
+    category: str = "Voitures d'occasion"
+    is_car: bool = True  # False for rentals and motorbikes
+    price_shown: str | None = None  # placeholder text printed instead of the price
+    price_history: tuple[tuple[dt.datetime, int], ...] = ()  # later asking prices, with when they applied
+    monthly_payment_dh: int | None = None
+    mileage_bucket: str | None = None  # the bucket printed instead of the exact mileage
+    gone_status: int | None = None  # 404/410 when the ad page is gone while the card is still listed
+    dom_only: bool = False  # avito ad page rendered without `__NEXT_DATA__`
 
 
 LISTING_COLUMNS = tuple(field.name for field in dataclasses.fields(Listing))
+TRUTH_COLUMNS = LISTING_COLUMNS + ("price_now_dh", "old_price_now_dh", "price_displayed_dh", "expired_now")
+EXPIRY_DAYS = 30
+_CATEGORY_SLUGS = {"Voitures de location": "voitures_de_location", "Motos": "motos"}
+
+
+def _vehicle_id(seed: int, key: str) -> str:
+    """Stable id of one physical car, shared by every ad that sells it."""
+    return "veh-" + hashlib.sha1(f"{seed}:{key}".encode()).hexdigest()[:12]
+
+
+def mileage_bucket(km: int) -> str:
+    """Avito's bucket label: 5k wide below 100k, 10k wide to 200k, 50k wide above ('100 000 - 109 999')."""
+    width = 5_000 if km < 100_000 else 10_000 if km < 200_000 else 50_000
+    low = km // width * width
+    return f"{low:,} - {low + width - 1:,}".replace(",", " ")
 
 
 @dataclass(frozen=True)
@@ -197,13 +272,19 @@ class Market:
         return list(cached)
 
     def ground_truth(self, source: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """All ads posted from `start` to `end` inclusive, one row per ad, columns = Listing fields."""
+        """All ads posted from `start` to `end` inclusive, one row per ad: Listing fields plus, as of now,
+        `price_now_dh`, `old_price_now_dh`, `price_displayed_dh` (None when a placeholder hides it), `expired_now`."""
+        now = self.now()
         rows = []
         day = start
         while day <= end:
-            rows.extend([getattr(ad, column) for column in LISTING_COLUMNS] for ad in self.listings(source, day))
+            for ad in self.listings(source, day):
+                price, old = self.asking_price(ad, now)
+                shown = None if ad.price_shown is not None else price
+                rows.append([getattr(ad, column) for column in LISTING_COLUMNS]
+                            + [price, old, shown, self.is_expired(ad, now)])
             day += dt.timedelta(days=1)
-        return pd.DataFrame.from_records(rows, columns=list(LISTING_COLUMNS))
+        return pd.DataFrame.from_records(rows, columns=list(TRUTH_COLUMNS))
 
     def feed(self, source: str, now: dt.datetime | None = None) -> list[Listing]:
         """Ads online at `now`, newest first, as the site's list pages show them."""
@@ -248,7 +329,9 @@ class Market:
 
     def _stride(self, source: str) -> int:
         # a day's ids must fit inside its stride even on the busiest day
-        return max(_PROFILES[source].id_stride, math.ceil(self._per_day(source) * 1.2) + 2)
+        faults = self.config.faults
+        extra = 1 + faults.non_cars + faults.reposts + faults.cross_posts
+        return max(_PROFILES[source].id_stride, math.ceil(self._per_day(source) * 1.2 * extra) + 4)
 
     def _make_dealers(self) -> dict[str, tuple[list[Dealer], list[float]]]:
         """Dealer pool per city, fixed by the seed alone so the same shops post day after day on both sites."""
@@ -274,6 +357,53 @@ class Market:
         return pool
 
     def _generate_day(self, source: str, day: dt.date) -> tuple[Listing, ...]:
+        """The day's cars (v1 draws, untouched by faults), plus rentals, reposts and cross-posts, ids by time."""
+        base = self._base_day(source, day)
+        faults = self.config.faults
+        frng = random.Random(f"{self.config.seed}:{source}:{day.isoformat()}:faults")
+        day_start = dt.datetime.combine(day, dt.time(0), tzinfo=UTC)
+        extras: list[Listing] = []
+        if source == "avito" and faults.non_cars:
+            for _ in range(self._binomial(frng, len(base), faults.non_cars)):
+                extras.append(self._non_car(frng, day, day_start + dt.timedelta(seconds=frng.randrange(86_400))))
+        if faults.reposts:
+            for _ in range(self._binomial(frng, len(base), faults.reposts)):
+                earlier = self._base_day(source, day - dt.timedelta(days=frng.randint(1, 7)))
+                original = frng.choice(earlier)
+                price = int(round(original.price_dh * frng.choice((1.0, 1.0, 0.98, 0.95)) / 1000) * 1000)
+                extras.append(dataclasses.replace(
+                    original, posted_at=day_start + dt.timedelta(seconds=frng.randrange(86_400)), price_dh=price))
+        if source == "moteur" and faults.cross_posts:
+            shops = [ad for ad in self._base_day("avito", day) if ad.seller_type == "shop"]
+            for _ in range(min(len(shops), self._binomial(frng, len(base), faults.cross_posts))):
+                twin = shops.pop(frng.randrange(len(shops)))
+                posted = min(twin.posted_at + dt.timedelta(seconds=frng.randrange(6 * 3600)),
+                             day_start + dt.timedelta(seconds=86_399))
+                extras.append(dataclasses.replace(
+                    twin, source="moteur", title=f"{catalog.moteur_brand_display(twin.brand)} {twin.model}",
+                    sector=None, posted_at=posted, image_count=frng.randint(4, 15),
+                    price_dh=int(round(twin.price_dh * _PROFILES["moteur"].price_factor / 1000) * 1000)))
+        if _PROFILES[source].minute_precision:
+            extras = [dataclasses.replace(ad, posted_at=ad.posted_at.replace(second=0)) for ad in extras]
+        ads = sorted(base + tuple(extras), key=lambda ad: ad.posted_at)
+        count = len(ads)
+        stride = self._stride(source)
+        first_id = _PROFILES[source].anchor_id + (day - _PROFILES[source].anchor_day).days * stride
+        listings = []
+        for rank, ad in enumerate(ads):
+            second = int((ad.posted_at - day_start).total_seconds())
+            # monotone in posting time and unique: floor part never decreases, rank strictly increases
+            listing_id = str(first_id + (second * (stride - count)) // 86_400 + rank)
+            listings.append(self._apply_faults(frng, dataclasses.replace(
+                ad, listing_id=listing_id, url_path=self._url_path(ad, listing_id))))
+        return tuple(listings)
+
+    def _base_day(self, source: str, day: dt.date) -> tuple[Listing, ...]:
+        """The cars posted on `day`, whatever the online window (reposts and cross-posts copy them)."""
+        key = (f"base:{source}", day)
+        cached = self._day_cache.get(key)
+        if cached is not None:
+            return cached
         rng = random.Random(f"{self.config.seed}:{source}:{day.isoformat()}")
         profile = _PROFILES[source]
         count = max(1, round(self._per_day(source) * _WEEKDAY_FACTORS[day.weekday()] * rng.uniform(0.9, 1.1)))
@@ -286,15 +416,84 @@ class Market:
                 second -= second % 60
             seconds.append(second)
         seconds.sort()
-        stride = self._stride(source)
-        first_id = profile.anchor_id + (day - profile.anchor_day).days * stride
         listings = []
         for rank, second in enumerate(seconds):
-            # monotone in posting time and unique: floor part never decreases, rank strictly increases
-            listing_id = first_id + (second * (stride - count)) // 86_400 + rank
             posted_at = day_start + dt.timedelta(seconds=second)
-            listings.append(self._generate_listing(rng, source, day, str(listing_id), posted_at))
-        return tuple(listings)
+            ad = self._generate_listing(rng, source, day, "", posted_at)
+            vehicle = f"{source}:{day.isoformat()}:{rank}"
+            listings.append(dataclasses.replace(ad, vehicle_id=_vehicle_id(self.config.seed, vehicle)))
+        cached = tuple(listings)
+        self._day_cache[key] = cached
+        return cached
+
+    @staticmethod
+    def _binomial(rng: random.Random, trials: int, share: float) -> int:
+        return sum(rng.random() < share for _ in range(trials))
+
+    @staticmethod
+    def _url_path(ad: Listing, listing_id: str) -> str:
+        if ad.source == "avito":
+            slug = ad.city if ad.sector in (None, "Toute la ville") else ad.sector
+            kind = "voitures_d_occasion" if ad.is_car else _CATEGORY_SLUGS[ad.category]
+            return f"/fr/{slug_avito(slug.lower())}/{kind}/{slug_avito(ad.title)}_{listing_id}.htm"
+        return (f"/fr/voiture/achat-voiture-occasion/detail-annonce/{listing_id}/"
+                f"{slug_moteur(ad.brand + ' ' + ad.model)}.html")
+
+    def _non_car(self, frng: random.Random, day: dt.date, posted_at: dt.datetime) -> Listing:
+        """A rental or a motorbike that the site files under the car search anyway."""
+        car = self._generate_listing(frng, "avito", day, "", posted_at)
+        vehicle = _vehicle_id(self.config.seed, f"avito:{posted_at.isoformat()}:other")
+        if frng.random() < 0.6:
+            return dataclasses.replace(
+                car, category="Voitures de location", is_car=False, vehicle_id=vehicle,
+                title=f"Location {car.brand} {car.model} {car.year}", price_dh=frng.randrange(200, 900, 50))
+        brand, models = frng.choice(catalog.MOTORBIKES)
+        model = frng.choice(models)
+        year = frng.randint(day.year - 12, day.year)
+        return dataclasses.replace(
+            car, category="Motos", is_car=False, vehicle_id=vehicle, brand=brand, model=model, year=year,
+            title=f"{brand} {model} {year}", mileage_km=frng.randrange(0, 60_000, 500), fuel="Essence",
+            gearbox=None, fiscal_power=None, doors=None, equipment=(),
+            price_dh=frng.randrange(6_000, 90_000, 500))
+
+    def _apply_faults(self, frng: random.Random, ad: Listing) -> Listing:
+        """Decorate one ad with the faults it shows; every draw happens whatever the shares, so ads stay aligned."""
+        faults = self.config.faults
+        draws = [frng.random() for _ in range(9)]
+        changes: dict = {}
+        if draws[0] < faults.hidden_price:
+            changes["price_shown"] = "Appeler pour le prix" if ad.source == "moteur" else \
+                ("Demander le prix" if draws[8] < 0.5 else "Prix non spécifié")
+        elif draws[1] < faults.placeholder_price:
+            changes["price_shown"] = "9 Dhs" if ad.source == "moteur" else "1 DH"
+        if ad.source == "avito" and ad.seller_type == "shop" and ad.is_car and draws[2] < faults.financing:
+            changes["monthly_payment_dh"] = int(round(ad.price_dh / 60 / 10) * 10)
+        if ad.source == "avito" and ad.is_car and ad.year <= ad.posted_at.year - 6 and draws[3] < faults.mileage_buckets:
+            changes["mileage_bucket"] = mileage_bucket(ad.mileage_km)
+        if draws[4] < faults.deleted:
+            changes["gone_status"] = 410 if draws[8] < 0.4 else 404
+        if draws[5] < faults.price_drops and ad.price_dh >= 20_000:
+            drop_at = ad.posted_at + dt.timedelta(hours=12 + draws[8] * 72)
+            changes["price_history"] = ((drop_at, int(round(ad.price_dh * (0.9 + 0.07 * draws[6]) / 1000) * 1000)),)
+        if ad.source == "avito" and draws[7] < faults.dom_only:
+            changes["dom_only"] = True
+        return dataclasses.replace(ad, **changes) if changes else ad
+
+    # ------------------------------------------------------------------ prices and status as of a moment
+
+    @staticmethod
+    def is_expired(ad: Listing, moment: dt.datetime) -> bool:
+        """Moteur flags ads not renewed within EXPIRY_DAYS (they stay online with a warning)."""
+        return ad.source == "moteur" and moment - ad.posted_at > dt.timedelta(days=EXPIRY_DAYS)
+
+    @staticmethod
+    def asking_price(ad: Listing, moment: dt.datetime) -> tuple[int, int | None]:
+        """(current asking price, the one before it if it dropped) at `moment`."""
+        price, old = ad.price_dh, None
+        for changed_at, new_price in ad.price_history:
+            if changed_at <= moment:
+                price, old = new_price, price
+        return price, old
 
     def _draw_year(self, rng: random.Random, source: str, model: catalog.CarModel, day: dt.date) -> int:
         # big premium cars reach the used market older (imported second-hand), small cars younger

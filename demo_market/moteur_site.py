@@ -8,18 +8,24 @@ from zoneinfo import ZoneInfo
 
 from demo_market import catalog
 from demo_market.market import Listing, Market, slug_moteur
-from demo_market.pages import NBSP, ZWSP, Page, esc, group_thousands, html_page, not_found, robots_txt, stable_int
+from demo_market.pages import NBSP, ZWSP, Page, esc, group_thousands, gone, html_page, not_found, robots_txt, stable_int
 
 LIST_PATH = "/fr/voiture/achat-voiture-occasion/"
 _LIST_RE = re.compile(r"^/fr/voiture/achat-voiture-occasion(?:/(\d+))?/?$")
 _DETAIL_RE = re.compile(r"^/fr/voiture/achat-voiture-occasion/detail-annonce/(\d+)(?:/[^/]*)?/?$")
 # moteur prints local wall-clock time
 MOROCCO = ZoneInfo("Africa/Casablanca")
+EXPIRED_WARNING = ('<div class="alert alert-warning">Cette annonce a expiré : le vendeur ne l\'a pas renouvelée, '
+                   "le véhicule n'est peut-être plus disponible.</div>")
 _MODEL_BY_NAME = {(m.brand, m.name): m for m in catalog.MODELS}
 
 
 def _format_price(price_dh: int) -> str:
     return f"{group_thousands(price_dh, ' ')} Dhs"
+
+
+def _price_text(listing: Listing, now) -> str:
+    return listing.price_shown or _format_price(Market.asking_price(listing, now)[0])
 
 
 def _title_html(listing: Listing) -> str:
@@ -36,7 +42,7 @@ def _head(title: str, extra: str = "") -> str:
     )
 
 
-def _card(listing: Listing) -> str:
+def _card(listing: Listing, now) -> str:
     city = catalog.moteur_city_display(listing.city)
     return (
         '<div class="row-item row-item-checkout link">'
@@ -44,7 +50,7 @@ def _card(listing: Listing) -> str:
         f'<img src="/media/cache/{listing.listing_id}_0.jpg" alt=""></a></div>'
         '<div class="col-md-8 col-sm-8 col-xs-12">'
         f'<h3 class="title_mark_model"><a href="{esc(listing.url_path)}">{_title_html(listing)}</a></h3>'
-        f'<div class="PriceListing">{_format_price(listing.price_dh)}</div>'
+        f'<div class="PriceListing">{esc(_price_text(listing, now))}</div>'
         '<ul class="list-inline meta">'
         f'<li><i class="icon-normal-calendar-month"></i> {listing.year}</li>'
         f'<li><i class="icon-normal-pointer"></i> {esc(city)}</li>'
@@ -58,7 +64,8 @@ def _card(listing: Listing) -> str:
 
 def render_list(market: Market, offset: int) -> Page:
     """List page at `offset`: newest ads first, a `rel="next"` pagination link when more exist."""
-    feed = market.feed("moteur")
+    now = market.now()
+    feed = market.feed("moteur", now)
     size = market.config.moteur_page_size
     ads = feed[offset:offset + size]
     pages = []
@@ -73,7 +80,7 @@ def render_list(market: Market, offset: int) -> Page:
         + '<div class="container"><h1>Voitures d\'occasion au Maroc</h1>'
         f'<p class="count">{group_thousands(len(feed), " ")} annonces</p>'
         '<div class="listing">'
-        + "".join(_card(ad) for ad in ads)
+        + "".join(_card(ad, now) for ad in ads)
         + f'</div><ul class="pagination">{"".join(pages)}</ul></div></body></html>'
     )
     return html_page(body)
@@ -119,7 +126,7 @@ def _phone_display(phone: str) -> str:
     return " ".join(phone[i:i + 2] for i in range(0, len(phone), 2))
 
 
-def render_detail(listing: Listing) -> Page:
+def render_detail(listing: Listing, now) -> Page:
     """Ad page: header, price block, `detail_line` rows, options, seller overview and photo slider."""
     city = catalog.moteur_city_display(listing.city)
     brand_display = catalog.moteur_brand_display(listing.brand)
@@ -155,9 +162,11 @@ def render_detail(listing: Listing) -> Page:
         f'<div class="options"><h2>Options</h2><div class="row">{options}</div>'
         f'<div class="col-md-12">{esc(description)}</div></div>'
         '</div><div class="col-md-4">'
-        f'<div class="color_primary text_bold price-block">{_format_price(listing.price_dh)}</div>'
+        f'<div class="color_primary text_bold price-block">{esc(_price_text(listing, now))}</div>'
         f'<div class="detail_ad">{lines}</div>'
-        f'<div id="overview"><div class="author"><i class="icon-normal-user"></i> {author}</div>'
+        "<div id=\"overview\">"
+        + (EXPIRED_WARNING if Market.is_expired(listing, now) else "")
+        + f'<div class="author"><i class="icon-normal-user"></i> {author}</div>'
         f'<div class="phone"><i class="icon-normal-checkbox-checked"></i> '
         f'<a href="tel:{listing.seller_phone}">{_phone_display(listing.seller_phone)}</a></div>'
         f'<div class="city"><i class="icon-normal-pointer"></i> '
@@ -178,8 +187,10 @@ def handle(market: Market, raw_path: str, base: str) -> Page:
     match = _DETAIL_RE.match(path)
     if match:
         listing = market.find("moteur", match.group(1))
+        if listing is not None and listing.gone_status is not None:
+            return gone(listing.gone_status, "Moteur.ma")
         if listing is not None:
-            return render_detail(listing)
+            return render_detail(listing, market.now())
     if path in ("/", "/fr", "/fr/"):
         return html_page(_head("Moteur.ma") + f'<a href="{LIST_PATH}">Voitures d\'occasion</a></body></html>')
     return not_found("Moteur.ma")

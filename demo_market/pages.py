@@ -39,6 +39,27 @@ def not_found(site_name: str) -> Page:
     )
 
 
+def gone(status: int, site_name: str) -> Page:
+    """A deleted ad: 404 or 410, the way each deployment happens to answer."""
+    page = not_found(site_name)
+    return Page(status, page.content_type, page.body)
+
+
+CLOUDFLARE_CHALLENGE = (
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
+    '<meta http-equiv="refresh" content="390"></head><body><div class="main-wrapper" role="main">'
+    '<div class="main-content"><h1 class="zone-name-title h1">Checking if the site connection is secure</h1>'
+    '<noscript><div class="h2">Enable JavaScript and cookies to continue</div></noscript>'
+    '<div id="challenge-stage"></div></div></div>'
+    '<script src="/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1"></script></body></html>'
+)
+
+
+def cloudflare_challenge() -> Page:
+    """Cloudflare's interstitial, as served to a client it does not trust (HTTP 403)."""
+    return Page(403, HTML, CLOUDFLARE_CHALLENGE.encode("utf-8"), (("Server", "cloudflare"), ("cf-mitigated", "challenge")))
+
+
 def robots_txt(disallowed: tuple[str, ...]) -> Page:
     """robots.txt allowing everything except account-like areas."""
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in disallowed), "Allow: /", ""]

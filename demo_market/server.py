@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import random
+import socket
+import struct
 import sys
 import threading
+import time
 import traceback
+from collections import deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from demo_market import avito_site, moteur_site
 from demo_market.market import Market
-from demo_market.pages import Page
+from demo_market.pages import Page, cloudflare_challenge
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the server saw it: when (monotonic and wall clock), what, and which fault it got."""
+
+    at: float
+    wall: float
+    path: str
+    user_agent: str
+    outcome: str  # the status sent, or "reset", "truncated"
 
 SiteHandler = Callable[[Market, str, str], Page]
 
@@ -20,10 +37,39 @@ class _SiteServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], market: Market, site: SiteHandler):
+    def __init__(self, address: tuple[str, int], market: Market, site: SiteHandler, seed: str):
         self.market = market
         self.site = site
+        self.requests: list[RequestRecord] = []
+        self._recent: deque[float] = deque()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
         super().__init__(address, _RequestHandler)
+
+    def draw_fault(self, path: str) -> str | None:
+        """The transport fault this request gets, if any (robots.txt is always served)."""
+        faults = self.market.config.faults
+        if not faults.transport or path.startswith("/robots.txt"):
+            return None
+        with self._lock:
+            now = time.monotonic()
+            self._recent.append(now)
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if faults.rate_limit_per_s and len(self._recent) > faults.rate_limit_per_s:
+                return "429"
+            draw = self._rng.random()
+        for name, share in (("429", faults.too_many_requests), ("cloudflare", faults.cloudflare),
+                            ("5xx", faults.server_errors), ("slow", faults.slow), ("reset", faults.resets),
+                            ("truncated", faults.truncated)):
+            if draw < share:
+                return name
+            draw -= share
+        return None
+
+    def record(self, path: str, user_agent: str, outcome: str) -> None:
+        with self._lock:
+            self.requests.append(RequestRecord(time.monotonic(), time.time(), path, user_agent, outcome))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -37,11 +83,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _answer(self, with_body: bool) -> None:
         server: _SiteServer = self.server  # type: ignore[assignment]
         base = f"http://{self.headers.get('Host') or '%s:%d' % server.server_address[:2]}"
-        try:
-            page = server.site(server.market, self.path, base)
-        except Exception:  # a rendering bug must show up, but not kill the server
-            traceback.print_exc(file=sys.stderr)
-            page = Page(500, "text/plain; charset=utf-8", b"internal error")
+        fault = server.draw_fault(self.path)
+        user_agent = self.headers.get("User-Agent", "")
+        if fault == "reset":
+            server.record(self.path, user_agent, "reset")
+            # linger 0 makes close() send a TCP RST, as an overloaded proxy does
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if fault == "slow":
+            time.sleep(server.market.config.faults.slow_s)
+        if fault == "429":
+            retry_after = str(server.market.config.faults.retry_after_s)
+            page = Page(429, "text/html; charset=utf-8", b"<html><body><h1>Too Many Requests</h1></body></html>",
+                        (("Retry-After", retry_after),))
+        elif fault == "cloudflare":
+            page = cloudflare_challenge()
+        elif fault == "5xx":
+            status = (500, 502, 503)[len(server.requests) % 3]
+            page = Page(status, "text/html; charset=utf-8", b"<html><body><h1>Server error</h1></body></html>")
+        else:
+            try:
+                page = server.site(server.market, self.path, base)
+            except Exception:  # a rendering bug must show up, but not kill the server
+                traceback.print_exc(file=sys.stderr)
+                page = Page(500, "text/plain; charset=utf-8", b"internal error")
+        server.record(self.path, user_agent, "truncated" if fault == "truncated" else str(page.status))
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
@@ -49,7 +116,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in page.headers:
             self.send_header(name, value)
         self.end_headers()
-        if with_body:
+        if fault == "truncated":
+            self.wfile.write(page.body[: len(page.body) // 2])
+            self.close_connection = True
+        elif with_body:
             self.wfile.write(page.body)
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
@@ -65,8 +135,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class DemoMarketServer:
     """Both demo sites in daemon threads; port 0 picks a free port."""
 
-    def __init__(self, market: Market, host: str = "127.0.0.1", avito_port: int = 0, moteur_port: int = 0):
+    def __init__(self, market: Market, host: str = "127.0.0.1", avito_port: int = 0, moteur_port: int = 0,
+                 fault_seed: int = 0):
         self.market = market
+        self.fault_seed = fault_seed
         self.host = host
         self._ports = {"avito": avito_port, "moteur": moteur_port}
         self._servers: dict[str, _SiteServer] = {}
@@ -77,7 +149,7 @@ class DemoMarketServer:
         if self._servers:
             return self
         for name, site in (("avito", avito_site.handle), ("moteur", moteur_site.handle)):
-            server = _SiteServer((self.host, self._ports[name]), self.market, site)
+            server = _SiteServer((self.host, self._ports[name]), self.market, site, f"{self.fault_seed}:{name}")
             thread = threading.Thread(target=server.serve_forever, name=f"demo-{name}", daemon=True)
             thread.start()
             self._servers[name] = server
@@ -99,6 +171,10 @@ class DemoMarketServer:
             raise RuntimeError("DemoMarketServer is not started")
         host, port = self._servers[name].server_address[:2]
         return f"http://{host}:{port}"
+
+    def requests(self, name: str) -> list[RequestRecord]:
+        """Every request the site `name` received so far, in arrival order (for politeness tests)."""
+        return list(self._servers[name].requests)
 
     @property
     def avito_url(self) -> str:
