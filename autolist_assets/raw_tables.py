@@ -43,6 +43,13 @@ RAW_LISTING_SCHEMA = pa.schema(
         ("category", pa.string()),
         ("equipment", pa.list_(pa.string())),
         ("scraped_at", pa.timestamp("us", tz="UTC")),
+        # added by #3 (append-only: staging selects by name)
+        ("is_car", pa.bool_()),  # False for rentals and other vehicles filed under cars
+        ("ad_status", pa.string()),  # active | expired (moteur warning) | gone (ad page 404/410, card fields only)
+        ("posted_text", pa.string()),  # the card's relative date as printed ("il y a 3 heures")
+        ("mileage_min_km", pa.int64()),  # exact mileage, or the bounds of a bucket ("100 000 - 109 999")
+        ("mileage_max_km", pa.int64()),
+        ("attributes", pa.string()),  # JSON: every attribute label -> the text the site printed
     ]
 )
 
@@ -96,7 +103,24 @@ create table if not exists raw.scrape_reports (
     scraped_at timestamptz
 )
 """
-
+# Report columns added by #3, appended so older warehouses gain them in place.
+SCRAPE_REPORT_EXTRA_COLUMNS = {
+    "listings_found": "integer",
+    "new_listings": "integer",
+    "updated_listings": "integer",
+    "parse_failures_by_reason": "json",
+    "retries": "integer",
+    "network_errors": "json",
+    "challenges": "integer",
+    "reused_pages": "integer",
+    "gone_listings": "integer",
+}
+_REPORT_COLUMNS = (
+    "scrape_date", "source", "mode", "pages", "listings", "parse_failures", "http_status_counts", "duration_s",
+    "listings_per_s", "scraped_at", *SCRAPE_REPORT_EXTRA_COLUMNS,
+)
+# Fields whose change makes a re-scraped listing count as "updated".
+_TRACKED_FIELDS = ("price_dh", "old_price_dh", "price_text", "mileage_km", "title", "ad_status", "image_count")
 
 
 def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict) -> None:
@@ -109,25 +133,33 @@ def replace_partition(con, scrape_day: date, source: str, rows: list[dict], repo
     ensure_raw_tables(con)
     con.execute("begin transaction")
     try:
-        con.execute("delete from raw.listings where scrape_date = ? and source = ?", [scrape_day, source])
         con.register("partition_rows", table)
+        changed = " or ".join(f"old.{name} is distinct from new.{name}" for name in _TRACKED_FIELDS)
+        new_count, updated_count = con.execute(
+            f"""
+            with old as (select * from raw.listings where scrape_date = ? and source = ?)
+            select count(*) filter (where old.listing_id is null),
+                   count(*) filter (where old.listing_id is not null and ({changed}))
+            from partition_rows as new left join old using (listing_id)
+            """,
+            [scrape_day, source],
+        ).fetchone()
+        report["new_listings"], report["updated_listings"] = new_count, updated_count
+        con.execute("delete from raw.listings where scrape_date = ? and source = ?", [scrape_day, source])
         con.execute("insert into raw.listings by name select * from partition_rows")
         con.unregister("partition_rows")
         con.execute("delete from raw.scrape_reports where scrape_date = ? and source = ?", [scrape_day, source])
+        values = {
+            **{name: report.get(name) for name in _REPORT_COLUMNS},
+            "scrape_date": scrape_day, "source": source, "scraped_at": scraped_at,
+            "http_status_counts": json.dumps(report["http_status_counts"]),
+            "parse_failures_by_reason": json.dumps(report.get("parse_failures_by_reason") or {}),
+            "network_errors": json.dumps(report.get("network_errors") or {}),
+        }
         con.execute(
-            "insert into raw.scrape_reports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                scrape_day,
-                source,
-                report["mode"],
-                report["pages"],
-                report["listings"],
-                report["parse_failures"],
-                json.dumps(report["http_status_counts"]),
-                report["duration_s"],
-                report["listings_per_s"],
-                scraped_at,
-            ],
+            f"insert into raw.scrape_reports ({', '.join(_REPORT_COLUMNS)}) "
+            f"values ({', '.join('?' for _ in _REPORT_COLUMNS)})",
+            [values[name] for name in _REPORT_COLUMNS],
         )
         con.execute("commit")
     except Exception:
@@ -142,6 +174,17 @@ def ensure_raw_tables(con) -> None:
     con.execute("create schema if not exists raw")
     for ddl in (RAW_LISTINGS_DDL, SCRAPE_REPORTS_DDL, IMPORTED_LISTINGS_DDL, IMPORT_REJECTIONS_DDL):
         con.execute(ddl)
+    # warehouses created before #3 gain the appended columns in place
+    existing = set(con.execute(
+        "select table_name || '.' || column_name from information_schema.columns where table_schema = 'raw'"
+    ).fetchall())
+    wanted = [(table, field.name, _DUCKDB_TYPES[field.type])
+              for table, schema in (("listings", RAW_LISTING_SCHEMA), ("imported_listings", IMPORTED_LISTING_SCHEMA))
+              for field in schema]
+    wanted += [("scrape_reports", name, sql_type) for name, sql_type in SCRAPE_REPORT_EXTRA_COLUMNS.items()]
+    for table, column, sql_type in wanted:
+        if (f"{table}.{column}",) not in existing:
+            con.execute(f"alter table raw.{table} add column {column} {sql_type}")
 
 
 def replace_import(con, import_file: str, rows: pa.Table, rejections: list[dict]) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import time
+from typing import Optional
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,8 @@ from autolist_assets.partitions import scrape_partitions
 from autolist_assets.raw_tables import ensure_raw_tables, replace_partition
 from autolist_assets.resources import WAREHOUSE_POOL, Marketplace, Warehouse
 from autolist_assets.sources import BrowserFetcher, HttpFetcher, PageArchive, reparse_archive, scrape_partition
+from autolist_assets.sources.archive import partial_path
+from autolist_assets.sources.scrape import reusable_pages
 from autolist_assets.sources.csv_import import load_csv_exports
 
 RAW_GROUP = "raw"
@@ -23,6 +26,11 @@ class RawListingsConfig(dg.Config):
 
     # False re-parses the partition's archived pages with no network: a parser fix plus a backfill repairs history.
     refetch: bool = True
+    # True reuses ad pages already archived for the partition (by an earlier or a crashed run) instead of
+    # fetching them again; list pages are always fetched, so prices stay fresh.
+    incremental: bool = True
+    # Politeness for the live sites: seconds between two requests to one host (None = 1 s remote, 0 local).
+    min_interval_s: Optional[float] = None
 
 
 @dg.asset(
@@ -52,11 +60,15 @@ def raw_listings(
             if config.refetch:
                 if source not in fetchers:
                     kind = marketplace.fetcher_kind(source)
-                    fetchers[source] = stack.enter_context(BrowserFetcher() if kind == "browser" else HttpFetcher())
+                    fetcher_class = BrowserFetcher if kind == "browser" else HttpFetcher
+                    fetchers[source] = stack.enter_context(fetcher_class(min_interval=config.min_interval_s))
                 archive_file.parent.mkdir(parents=True, exist_ok=True)
+                # a crashed run's pages come first, then the last complete archive: both are already paid for
+                reuse = reusable_pages(archive_file, partial_path(archive_file)) if config.incremental else {}
                 with PageArchive(archive_file) as archive:
                     result = scrape_partition(
-                        source, day, marketplace.base_url(source), fetchers[source], archive, salt
+                        source, day, marketplace.base_url(source), fetchers[source], archive, salt,
+                        log=context.log.debug, reuse=reuse,
                     )
             else:
                 result = reparse_archive(source, day, archive_file, salt)
@@ -64,8 +76,15 @@ def raw_listings(
                 "mode": "fetch" if config.refetch else "reparse",
                 "pages": result.pages_fetched,
                 "listings": len(result.rows),
+                "listings_found": result.listings_found,
                 "parse_failures": result.parse_failures,
+                "parse_failures_by_reason": result.failures_by_reason,
                 "http_status_counts": result.http_status_counts,
+                "retries": result.retries,
+                "network_errors": result.network_errors,
+                "challenges": result.challenges,
+                "reused_pages": result.reused_pages,
+                "gone_listings": result.gone,
                 "duration_s": round(result.duration_s, 3),
                 "listings_per_s": round(len(result.rows) / result.duration_s, 1) if result.duration_s else None,
             }
@@ -83,7 +102,11 @@ def raw_listings(
             "partitions": len(keys),
             "listings": total,
             "pages": sum(r["pages"] for r in reports),
+            "new_listings": sum(r["new_listings"] for r in reports),
+            "updated_listings": sum(r["updated_listings"] for r in reports),
             "parse_failures": sum(r["parse_failures"] for r in reports),
+            "retries": sum(r["retries"] for r in reports),
+            "challenges": sum(r["challenges"] for r in reports),
             "listings_per_s": round(total / elapsed, 1) if elapsed else 0.0,
             "scrape_reports": dg.MetadataValue.md(_markdown_table(reports)),
         }
@@ -91,7 +114,9 @@ def raw_listings(
 
 
 def _markdown_table(rows: list[dict]) -> str:
-    columns = ["partition", "mode", "pages", "listings", "parse_failures", "duration_s", "listings_per_s"]
+    columns = ["partition", "mode", "pages", "listings", "new_listings", "updated_listings", "parse_failures",
+               "parse_failures_by_reason", "http_status_counts", "retries", "network_errors", "challenges",
+               "reused_pages", "duration_s", "listings_per_s"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines)

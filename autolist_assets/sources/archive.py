@@ -17,9 +17,10 @@ from autolist_assets.sources.fetch import Response
 
 FETCHER_HEADER = "WARC-Fetcher"  # non-standard: which fetcher (http, browser) produced the record
 FETCHED_AT_HEADER = "WARC-Date"
+RETRIED_HEADER = "WARC-Autolist-Retried"  # non-standard: this answer was retried, the next record for the URL won
 # The body is stored decoded, so headers describing the wire encoding would lie.
 _WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
-_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 410: "Gone",
+_REASONS = {200: "OK", 502: "Bad Gateway", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 410: "Gone",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -37,8 +38,8 @@ class PageArchive:
             self.path.name, {"software": "autolist-sources/0.1", "format": "WARC File Format 1.1"},
         ))
 
-    def write(self, response: Response) -> None:
-        """Append one response record (URL, status, headers, body, fetch time, fetcher)."""
+    def write(self, response: Response, retried: bool = False) -> None:
+        """Append one response record (URL, status, headers, body, fetch time, fetcher, whether it was retried)."""
         headers = [(name, value) for name, value in response.headers.items() if name.lower() not in _WIRE_HEADERS]
         headers.append(("Content-Length", str(len(response.body))))
         status_line = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
@@ -49,9 +50,11 @@ class PageArchive:
             warc_headers_dict={
                 FETCHED_AT_HEADER: response.fetched_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 FETCHER_HEADER: response.fetcher,
+                **({RETRIED_HEADER: "1"} if retried else {}),
             },
         )
         self._writer.write_record(record)
+        self._file.flush()  # a crash loses at most the record being written: the partial file is resumable
         self.records_written += 1
 
     def close(self) -> None:
@@ -60,12 +63,19 @@ class PageArchive:
             return
         self._file.close()
         os.replace(self._tmp_path, self.path)
+        self.partial_path.unlink(missing_ok=True)
+
+    @property
+    def partial_path(self) -> Path:
+        """Where a failed run leaves what it fetched, for the next run to resume from."""
+        return partial_path(self.path)
 
     def discard(self) -> None:
-        """Drop the partial file and keep the previous archive (used when the scrape fails)."""
+        """Keep the previous archive; what this failed run fetched stays aside as `<name>.partial` to resume from."""
         if not self._file.closed:
             self._file.close()
-        self._tmp_path.unlink(missing_ok=True)
+        if self._tmp_path.exists():
+            os.replace(self._tmp_path, self.partial_path)
 
     def __enter__(self) -> "PageArchive":
         return self
@@ -77,18 +87,34 @@ class PageArchive:
             self.discard()
 
 
-def read_archive(path: Path | str) -> Iterator[Response]:
-    """Yield every response record of a WARC file, in the order it was written."""
+def partial_path(archive_path: Path | str) -> Path:
+    """The file a crashed scrape of this partition left behind."""
+    archive_path = Path(archive_path)
+    return archive_path.with_name(archive_path.name + ".partial")
+
+
+def read_archive(path: Path | str, tolerate_truncation: bool = False) -> Iterator[Response]:
+    """Yield every response record of a WARC file in write order; a crashed run's file may end mid-record."""
     with open(path, "rb") as stream:
-        for record in ArchiveIterator(stream):
-            if record.rec_type != "response":
-                continue
-            http = record.http_headers
-            yield Response(
-                url=record.rec_headers.get_header("WARC-Target-URI"),
-                status=int(http.get_statuscode()),
-                headers={name: value for name, value in http.headers if name.lower() != "content-length"},
-                body=record.content_stream().read(),
-                fetched_at=iso_date_to_datetime(record.rec_headers.get_header(FETCHED_AT_HEADER), tz_aware=True),
-                fetcher=record.rec_headers.get_header(FETCHER_HEADER) or "unknown",
-            )
+        try:
+            yield from _records(stream)
+        except Exception:
+            if not tolerate_truncation:
+                raise
+
+
+def _records(stream) -> Iterator[Response]:
+    for record in ArchiveIterator(stream):
+        if record.rec_type != "response":
+            continue
+        http = record.http_headers
+        body = record.content_stream().read()
+        yield Response(
+            url=record.rec_headers.get_header("WARC-Target-URI"),
+            status=int(http.get_statuscode()),
+            headers={name: value for name, value in http.headers if name.lower() != "content-length"},
+            body=body,
+            fetched_at=iso_date_to_datetime(record.rec_headers.get_header(FETCHED_AT_HEADER), tz_aware=True),
+            fetcher=record.rec_headers.get_header(FETCHER_HEADER) or "unknown",
+            retried=record.rec_headers.get_header(RETRIED_HEADER) == "1",
+        )

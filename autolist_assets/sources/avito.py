@@ -11,7 +11,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.text import (
-    clean_text, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
+    PLACEHOLDER_MAX_DH, clean_text, is_instalment, parse_int, parse_km, parse_price_dh, parse_relative_date_fr,
+    parse_yes_no, strip_invisible,
 )
 
 _SCRIPT_MARKER = 'id="__NEXT_DATA__"'
@@ -76,7 +77,7 @@ def _money(obj) -> int | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
-        return int(value)
+        return int(value) if value > PLACEHOLDER_MAX_DH else None  # "1 DH" is a placeholder
     return parse_price_dh(str(value))
 
 
@@ -101,14 +102,25 @@ def _param_items(params):
         yield from params
 
 
+def is_car_category(category: str | None) -> bool | None:
+    """Cars for sale only: rentals ('Voitures de location') and other vehicles are not cars for this product."""
+    if not category:
+        return None
+    return clean_text(category).lower().startswith("voitures d'occasion")
+
+
 def _apply_params(row: dict, params) -> None:
     equipment = None  # stays None when the page has no equipment flags at all (list pages)
+    attributes = {}
     for item in _param_items(params):
         if not isinstance(item, dict):
             continue
         key = item.get("key")
         value = item.get("value")
         value = None if value is None else str(value)
+        if item.get("label") is not None:
+            shown = item.get("fullValue")
+            attributes[str(item["label"])] = strip_invisible(str(shown if shown is not None else value))
         simple = _SIMPLE_PARAMS.get(key)
         if simple is not None:
             row[simple[0]] = simple[1](value)
@@ -126,6 +138,8 @@ def _apply_params(row: dict, params) -> None:
             row["sector"] = clean_text(value)  # the sector hides behind a numeric key
     if equipment is not None:
         row["equipment"] = equipment
+    if attributes:
+        row["attributes"] = attributes
 
 
 def _absolute(page_url: str, href: str) -> str:
@@ -152,6 +166,7 @@ def _ad_fields(ad: dict, page_url: str) -> dict:
         "monthly_payment_dh": _money(ad.get("monthlyPayment")),
         "city": clean_text(location) if isinstance(location, str) else None,
         "category": _value(ad, "category", "formatted"),
+        "is_car": is_car_category(_value(ad, "category", "formatted") or _value(ad, "category", "name")),
         "seller_type": seller_type,
         "seller_name": clean_text(seller.get("name")),
         "seller_phone": phone,
@@ -168,41 +183,108 @@ def _markup_tree(html: str) -> LexborHTMLParser:
     return LexborHTMLParser(html[:bounds[0]] if bounds else html)
 
 
-def _card_price_texts(tree: LexborHTMLParser, page_url: str) -> dict[str, str]:
-    """Displayed price per ad URL, read from the rendered cards (matched by text, class names rotate)."""
-    prices: dict[str, str] = {}
+def _card_texts(tree: LexborHTMLParser, page_url: str) -> dict[str, dict]:
+    """Displayed price and relative date per ad URL, read from the rendered cards by text (class names rotate)."""
+    cards: dict[str, dict] = {}
     # one query for every paragraph of every card; the card is found by walking up to its link
     for paragraph in tree.css("a[href] p"):
         text = paragraph.text(deep=True)
-        if not _PRICE_TEXT_RE.search(text):
+        is_date = text.startswith("il y a")
+        if not is_date and (not _PRICE_TEXT_RE.search(text) or is_instalment(text)
+                            or paragraph.css_first("del") is not None):
             continue
         anchor = paragraph.parent
         while anchor is not None and anchor.tag != "a":
             anchor = anchor.parent
         href = anchor.attributes.get("href") if anchor is not None else None
         if href and href.endswith(".htm"):
-            prices.setdefault(_absolute(page_url, href), strip_invisible(text))
-    return prices
+            card = cards.setdefault(_absolute(page_url, href), {})
+            card.setdefault("posted_text" if is_date else "price_text", strip_invisible(text))
+    return cards
 
 
-def parse_list_page(html: str, page_url: str) -> ListPage:
-    """Cards (listing id, url, title, prices, year, mileage, gearbox, fuel, city, seller, date) and the next URL."""
-    data = extract_next_data(html)
+_AD_ID_RE = re.compile(r"_(\d{6,10})\.htm$")
+_GEARBOXES = {"Automatique", "Manuelle"}
+_FUELS = {"Diesel", "Essence", "Hybride", "Electrique", "LPG"}
+
+
+def _where(text: str) -> dict:
+    """'Voitures d'occasion dans Casablanca, Maarif' -> category, city, sector."""
+    category, _, place = text.partition(" dans ")
+    city, _, sector = place.partition(",")
+    return {"category": clean_text(category), "is_car": is_car_category(category), "city": clean_text(city),
+            "sector": clean_text(sector) or None}
+
+
+def _dom_cards(tree: LexborHTMLParser, page_url: str, now: dt.datetime | None) -> list[dict]:
+    """Cards read from the markup alone (no JSON): by link shape, image alt and the texts' own shapes."""
+    cards = []
+    for anchor in tree.css("a[href]"):
+        href = anchor.attributes.get("href") or ""
+        match = _AD_ID_RE.search(href)
+        if not match:
+            continue
+        image = anchor.css_first("img[alt]")
+        card = {"listing_id": match.group(1), "url": _absolute(page_url, href),
+                "title": clean_text(image.attributes.get("alt")) if image is not None else None,
+                "posted_at_exact": False}
+        for paragraph in anchor.css("p"):
+            text = strip_invisible(paragraph.text(deep=True)) or ""
+            if text.startswith("il y a"):
+                card["posted_text"] = text
+                card["posted_at"] = parse_relative_date_fr(text, now) if now is not None else None
+            elif " dans " in text:
+                card.update(_where(text))
+            elif paragraph.css_first("del") is not None or is_instalment(text):
+                continue
+            elif _PRICE_TEXT_RE.search(text):
+                card.setdefault("price_text", text)
+            elif paragraph.attributes.get("title") is None and "seller_name" not in card:
+                badge = paragraph.css_first("span")
+                card["seller_type"] = "shop" if badge is not None and "Shop" in badge.text() else "private"
+                card["seller_name"] = clean_text(text.replace(badge.text(), "") if badge is not None else text)
+        for span in anchor.css("span"):
+            value = clean_text(span.text(deep=True))
+            if value and value.isdigit() and len(value) == 4:
+                card["year"] = int(value)
+            elif value in _GEARBOXES:
+                card["gearbox"] = value
+            elif value in _FUELS:
+                card["fuel"] = value
+        card["price_dh"] = parse_price_dh(card.get("price_text"))
+        cards.append(card)
+    return cards
+
+
+def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = None) -> ListPage:
+    """Cards (listing id, url, title, prices, year, mileage, gearbox, fuel, city, seller, date) and the next URL.
+
+    Without `__NEXT_DATA__` the cards come from the markup; their dates are then relative to `fetched_at`."""
+    tree = _markup_tree(html)
+    next_node = tree.css_first('link[rel="next"]')
+    next_href = next_node.attributes.get("href") if next_node is not None else None
+    next_url = _absolute(page_url, next_href) if next_href else None
+    try:
+        data = extract_next_data(html)
+    except ParseError:
+        cards = _dom_cards(tree, page_url, fetched_at)
+        if not cards:
+            raise
+        return ListPage(cards=cards, next_url=next_url, from_markup=True)
     ads = _value(data, "props", "pageProps", "componentProps", "ads", "ads")
     if not isinstance(ads, list):
         raise ParseError("no ads list in __NEXT_DATA__")
-    tree = _markup_tree(html)
-    price_texts = _card_price_texts(tree, page_url)
+    texts = _card_texts(tree, page_url)
     cards = []
     for ad in ads:
         if not isinstance(ad, dict) or ad.get("listId") is None:
             continue
         card = _ad_fields(ad, page_url)
-        card["price_text"] = price_texts.get(card["url"])
+        shown = texts.get(card["url"], {})
+        card["price_text"] = shown.get("price_text")
+        card["posted_text"] = shown.get("posted_text")
         cards.append(card)
-    next_node = tree.css_first('link[rel="next"]')
-    next_href = next_node.attributes.get("href") if next_node is not None else None
-    return ListPage(cards=cards, next_url=_absolute(page_url, next_href) if next_href else None)
+    return ListPage(cards=cards, next_url=next_url)
 
 
 def _find_ad(data: dict) -> dict | None:
@@ -219,11 +301,73 @@ def _find_ad(data: dict) -> dict | None:
 
 
 def parse_detail_page(html: str, page_url: str) -> dict:
-    """Every row field the ad page gives, from `adInfo.ad` (clear-text seller name and phone included)."""
-    ad = _find_ad(extract_next_data(html))
+    """Every row field the ad page gives, from `adInfo.ad` or, without JSON, from the labelled markup."""
+    try:
+        ad = _find_ad(extract_next_data(html))
+    except ParseError:
+        return _dom_detail(html, page_url)
     if ad is None:
         raise ParseError("no ad object in __NEXT_DATA__")
     row = _ad_fields(ad, page_url)
     if row["url"] is None:
         row["url"] = page_url
+    return row
+
+
+# Detail-page label -> (row field, value parser); each attribute's icon has the label as its alt text.
+_DOM_LABELS = {
+    "Année-Modèle": ("year", parse_int), "Kilométrage": ("mileage_text", strip_invisible),
+    "Boite de vitesses": ("gearbox", clean_text), "Type de carburant": ("fuel", clean_text),
+    "Marque": ("brand", clean_text), "Modèle": ("model", clean_text), "Puissance fiscale": ("fiscal_power", parse_int),
+    "Nombre de portes": ("doors", parse_int), "Origine": ("origin", clean_text), "État": ("condition", clean_text),
+    "Première main": ("first_owner", parse_yes_no), "Secteur": ("sector", clean_text),
+}
+EQUIPMENT_LABELS = frozenset({
+    "Jantes aluminium", "Airbags", "Climatisation", "Système de navigation/GPS", "Toit ouvrant", "Sièges cuir",
+    "Radar de recul", "Caméra de recul", "Vitres électriques", "ABS", "ESP", "Régulateur de vitesse",
+    "Limiteur de vitesse", "CD/MP3/Bluetooth", "Ordinateur de bord", "Verrouillage centralisé à distance",
+})
+
+
+def _dom_detail(html: str, page_url: str) -> dict:
+    """Ad page fields from the markup: attributes by icon alt text, price next to the h1, never by class names."""
+    tree = LexborHTMLParser(html)
+    title = tree.css_first("h1")
+    if title is None:
+        raise ParseError("neither __NEXT_DATA__ nor an h1: not an avito ad page")
+    match = _AD_ID_RE.search(page_url)
+    row: dict = {"listing_id": match.group(1) if match else None, "url": page_url,
+                 "title": clean_text(title.text(deep=True)), "equipment": []}
+    attributes = {}
+    for icon in tree.css("img[alt]"):
+        label = clean_text(icon.attributes.get("alt"))
+        if not label or icon.parent is None:
+            continue
+        if label in EQUIPMENT_LABELS:
+            row["equipment"].append(label)
+        elif label in _DOM_LABELS:
+            # value and label are glued in the container's text ("2022Année-Modèle"): strip the label span
+            value = "".join(node.text(deep=True) for node in icon.parent.iter() if node.text(deep=True) != label)
+            attributes[label] = strip_invisible(value)
+            field, parse = _DOM_LABELS[label]
+            row[field] = parse(value)
+    row["attributes"] = attributes or None
+    row["mileage_km"] = parse_km(row.get("mileage_text"))
+    block = title.parent
+    for paragraph in block.css("p") if block is not None else ():
+        text = strip_invisible(paragraph.text(deep=True)) or ""
+        if paragraph.css_first("del") is None and not is_instalment(text) and "price_text" not in row:
+            row["price_text"] = text
+            row["price_dh"] = parse_price_dh(text)
+    moment = tree.css_first("time[datetime]")
+    row["posted_at"] = _iso_utc(moment.attributes.get("datetime")) if moment is not None else None
+    for span in tree.css("span"):
+        text = span.text(deep=True)
+        if " dans " in text and "city" not in row:
+            row.update(_where(text))
+        elif text in ("Professionnel", "Particulier") and span.parent is not None:
+            row["seller_type"] = "shop" if text == "Professionnel" else "private"
+            name = span.parent.css_first("p")
+            row["seller_name"] = clean_text(name.text(deep=True)) if name is not None else None
+    row["image_count"] = len(tree.css("div.picture img"))
     return row

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
+import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -33,6 +35,20 @@ class Response:
     body: bytes
     fetched_at: dt.datetime
     fetcher: str
+    # answers that were retried before this one (archived too), and network failures on the way
+    attempts: list["Response"] = field(default_factory=list)
+    network_errors: list[str] = field(default_factory=list)
+    retried: bool = False  # read back from an archive: an answer that was asked again (a 429, a 503...)
+
+    @property
+    def retries(self) -> int:
+        """How many times this URL was asked again before this answer."""
+        return len(self.attempts) + len(self.network_errors)
+
+    @property
+    def is_challenge(self) -> bool:
+        """A Cloudflare interstitial ('Just a moment...', 'Attention Required'), never a real page."""
+        return is_challenge(self.status, self.headers, self.body)
 
     @property
     def text(self) -> str:
@@ -51,6 +67,72 @@ class Fetcher(Protocol):
 
 class RobotsDisallowed(PermissionError):
     """robots.txt of the host forbids this URL for our user agent."""
+
+
+class FetchError(IOError):
+    """Every attempt at a URL failed on the network (timeouts, resets, cut bodies)."""
+
+    def __init__(self, url: str, network_errors: list[str], attempts: list[Response]):
+        super().__init__(f"{url}: {len(network_errors)} network failures ({', '.join(network_errors)})")
+        self.url = url
+        self.network_errors = network_errors
+        self.attempts = attempts
+
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_CHALLENGE_MARKERS = (b"<title>Just a moment", b"<title>Attention Required", b"/cdn-cgi/challenge-platform")
+
+
+def is_challenge(status: int, headers: dict[str, str], body: bytes) -> bool:
+    """Cloudflare challenge page, whatever the status the fetcher could see (browsers hide it)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if lowered.get("cf-mitigated") == "challenge":
+        return True
+    head = body[:4096]
+    return any(marker in head for marker in _CHALLENGE_MARKERS)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with jitter for 5xx, timeouts and resets; 429 waits what Retry-After says."""
+
+    max_attempts: int = 6
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    max_retry_after_s: float = 300.0  # a longer Retry-After is a ban, not a pause: give up instead
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Delay before attempt `attempt + 1`: base·2^attempt, jittered to 50–150 % so clients spread out."""
+        return min(self.max_delay_s, self.base_delay_s * 2 ** attempt) * rng.uniform(0.5, 1.5)
+
+
+def retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """Retry-After as seconds (integer form or HTTP date), None when absent or unreadable."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def _network_error_kind(error: Exception) -> str:
+    import httpx as _httpx
+
+    if isinstance(error, _httpx.TimeoutException):
+        return "timeout"
+    text = str(error)
+    if "complete message body" in text or "incomplete" in text.lower():
+        return "truncated"
+    if isinstance(error, _httpx.ConnectError):
+        return "connect"
+    return "reset"
 
 
 def is_local_host(url: str) -> bool:
@@ -86,6 +168,7 @@ class Politeness:
         crawl_delay = robots.crawl_delay(self.user_agent) if robots else None
         interval = max(interval, float(crawl_delay or 0))
         if interval <= 0:
+            self.wait_turn(url)
             return
         host = urlsplit(url).netloc
         with self._lock:
@@ -94,6 +177,20 @@ class Politeness:
             self._next_slot[host] = slot + interval
         if slot > now:
             time.sleep(slot - now)
+
+    def defer(self, url: str, seconds: float) -> None:
+        """Keep every request to this host waiting `seconds` (a 429's Retry-After applies to the host)."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            self._next_slot[host] = max(self._next_slot.get(host, 0.0), time.monotonic() + seconds)
+
+    def wait_turn(self, url: str) -> None:
+        """Sleep until the host's deferral (if any) has passed, whatever the rate limit."""
+        with self._lock:
+            slot = self._next_slot.get(urlsplit(url).netloc, 0.0)
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     @staticmethod
     def _origin(url: str) -> str:
@@ -123,8 +220,40 @@ class Politeness:
         return parser
 
 
+def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: RetryPolicy,
+                       rng: random.Random) -> Response:
+    """Ask until an answer is final: 429 honours Retry-After, 5xx, challenges and network errors back off."""
+    attempts: list[Response] = []
+    errors: list[str] = []
+    for attempt in range(policy.max_attempts):
+        politeness.check(url)
+        try:
+            response = attempt_once(url)
+        except FetchError as error:  # one attempt failed on the network
+            errors.extend(error.network_errors)
+            if attempt + 1 < policy.max_attempts:
+                time.sleep(policy.backoff(attempt, rng))
+            continue
+        if response.status not in RETRY_STATUSES and not response.is_challenge:
+            response.attempts, response.network_errors = attempts, errors
+            return response
+        attempts.append(response)
+        if attempt + 1 == policy.max_attempts:
+            break
+        retry_after = retry_after_seconds(response.headers) if response.status == 429 else None
+        if retry_after is not None and retry_after > policy.max_retry_after_s:
+            break
+        delay = retry_after if retry_after is not None else policy.backoff(attempt, rng)
+        politeness.defer(url, delay)
+    if attempts:
+        final = attempts.pop()
+        final.attempts, final.network_errors = attempts, errors
+        return final  # still 429/5xx/challenge: the caller reports it
+    raise FetchError(url, errors, attempts)
+
+
 class HttpFetcher:
-    """Keep-alive httpx client with an identifying User-Agent and simple politeness."""
+    """Keep-alive httpx client with an identifying User-Agent, politeness and retries."""
 
     name = "http"
 
@@ -135,8 +264,12 @@ class HttpFetcher:
         max_connections: int = 4,
         min_interval: float | None = None,
         respect_robots: bool | None = None,
+        retry: RetryPolicy | None = None,
+        seed: int | None = None,
     ):
         self.politeness = Politeness(user_agent, min_interval, respect_robots)
+        self.retry = retry or RetryPolicy()
+        self._rng = random.Random(seed)
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Language": "fr-FR,fr;q=0.9"},
             timeout=timeout,
@@ -145,9 +278,14 @@ class HttpFetcher:
         )
 
     def get(self, url: str) -> Response:
-        """GET one URL; HTTP errors come back as a Response with their status, network errors raise."""
-        self.politeness.check(url)
-        answer = self._client.get(url)
+        """GET one URL with retries; a final HTTP error comes back as a Response, network failure raises FetchError."""
+        return fetch_with_retries(url, self._get_once, self.politeness, self.retry, self._rng)
+
+    def _get_once(self, url: str) -> Response:
+        try:
+            answer = self._client.get(url)
+        except httpx.TransportError as error:
+            raise FetchError(url, [_network_error_kind(error)], []) from error
         headers: dict[str, str] = {}
         for name, value in answer.headers.multi_items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
@@ -180,8 +318,14 @@ class BrowserFetcher:
         respect_robots: bool | None = None,
         chromium_path: str = CHROMIUM_PATH,
         chromedriver_path: str = CHROMEDRIVER_PATH,
+        retry: RetryPolicy | None = None,
+        seed: int | None = None,
+        click_more: bool = True,
     ):
         self.politeness = Politeness(user_agent or DEFAULT_USER_AGENT, min_interval, respect_robots)
+        self.retry = retry or RetryPolicy()
+        self._rng = random.Random(seed)
+        self._click_more = click_more
         self._user_agent = user_agent
         self._page_load_timeout = page_load_timeout
         self._chromium_path = chromium_path
@@ -204,21 +348,70 @@ class BrowserFetcher:
                 options.add_argument(flag)
             if self._user_agent:
                 options.add_argument(f"--user-agent={self._user_agent}")
+            # the performance log carries the document's real status and headers, which WebDriver hides
+            options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
             self._driver = webdriver.Chrome(service=Service(executable_path=self._chromedriver_path), options=options)
             self._driver.set_page_load_timeout(self._page_load_timeout)
         return self._driver
 
     def get(self, url: str) -> Response:
-        """Load the URL and return the rendered DOM; status is always 200 because WebDriver hides it."""
-        self.politeness.check(url)
+        """Load the URL with retries and return the rendered DOM, with the document's status from the network log."""
+        return fetch_with_retries(url, self._get_once, self.politeness, self.retry, self._rng)
+
+    def _get_once(self, url: str) -> Response:
+        from selenium.common.exceptions import TimeoutException, WebDriverException
+
         with self._lock:
-            self.driver.get(url)
-            html = self.driver.page_source
-            final_url = self.driver.current_url
+            driver = self.driver
+            driver.get_log("performance")  # drop events of earlier pages
+            try:
+                driver.get(url)
+            except TimeoutException as error:
+                driver.execute_script("window.stop();")
+                raise FetchError(url, ["timeout"], []) from error
+            except WebDriverException as error:
+                raise FetchError(url, ["reset"], []) from error
+            status, headers, failure = self._document_answer(driver.get_log("performance"))
+            if failure is not None:
+                raise FetchError(url, [failure], [])
+            if self._click_more and status == 200:
+                self._click_voir_plus(driver)
+            html = driver.page_source
+            final_url = driver.current_url
         return Response(
-            url=final_url, status=200, headers={"content-type": "text/html; charset=utf-8"},
+            url=final_url, status=status or 200, headers=headers or {"content-type": "text/html; charset=utf-8"},
             body=html.encode("utf-8"), fetched_at=dt.datetime.now(dt.timezone.utc), fetcher=self.name,
         )
+
+    @staticmethod
+    def _document_answer(entries: list[dict]) -> tuple[int | None, dict[str, str], str | None]:
+        """(status, headers, network failure) of the main document among the page's DevTools events."""
+        status, headers, request_id, failure = None, {}, None, None
+        for entry in entries:
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message.get("method") == "Network.responseReceived" and params.get("type") == "Document":
+                request_id = params.get("requestId")
+                answer = params["response"]
+                status = int(answer["status"])
+                headers = {name.lower(): str(value) for name, value in answer.get("headers", {}).items()}
+            elif message.get("method") == "Network.loadingFailed" and params.get("type") == "Document":
+                if request_id is None or params.get("requestId") == request_id:
+                    text = params.get("errorText", "")
+                    failure = "truncated" if "CONTENT_LENGTH" in text or "INCOMPLETE" in text else \
+                        "timeout" if "TIMED_OUT" in text else "reset"
+        return status, headers, failure
+
+    @staticmethod
+    def _click_voir_plus(driver) -> None:
+        """Reveal attributes hidden behind 'Voir plus' buttons (found by their text, class names rotate)."""
+        from selenium.webdriver.common.by import By
+
+        for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Voir plus']"):
+            try:
+                button.click()
+            except Exception:  # a button that vanished or is covered: the JSON still has the data
+                continue
 
     def close(self) -> None:
         """Quit Chromium."""

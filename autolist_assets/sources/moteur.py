@@ -164,6 +164,7 @@ def parse_detail_page(html: str, page_url: str) -> dict:
             city = clean_text(node.text(deep=True))
         elif seller_name is None and "author-name" in (node.attributes.get("class") or ""):
             seller_name = clean_text(node.text(deep=True))
+    expired = overview is not None and overview.css_first("div.alert-warning") is not None
     price_node = tree.css_first("div.price-block")
     price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
     options = [clean_text(node.text(deep=True).replace("✔", "")) for node in tree.css("div.option_ad")]
@@ -192,4 +193,7 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         "posted_at": parse_local_datetime(lines.get("Date")),
         "image_count": len(tree.css("img[data-u='image']")),
         "equipment": [option for option in options if option],
+        "is_car": "/voiture/" in page_url,
+        "ad_status": "expired" if expired else "active",
+        "attributes": {label: value for label, value in lines.items()},
     }

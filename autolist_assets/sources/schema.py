@@ -10,7 +10,10 @@ ROW_FIELDS = (
     "year", "mileage_text", "mileage_km", "fuel", "gearbox", "brand", "model", "fiscal_power", "doors", "origin",
     "condition", "first_owner", "city", "sector", "seller_type", "seller_name_hash", "seller_phone_hash",
     "posted_at", "image_count", "category", "equipment",
+    # added by #3: messy-site fields (original texts beside parsed values, non-cars, gone/expired ads)
+    "is_car", "ad_status", "posted_text", "mileage_min_km", "mileage_max_km", "attributes",
 )
+AD_STATUSES = ("active", "expired", "gone")
 
 
 @dataclass
@@ -19,6 +22,7 @@ class ListPage:
 
     cards: list[dict] = field(default_factory=list)
     next_url: str | None = None
+    from_markup: bool = False  # no JSON: card dates are relative ("il y a 3 heures"), so only approximate
 
 
 class ParseError(ValueError):

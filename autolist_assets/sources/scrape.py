@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -12,9 +13,10 @@ from urllib.parse import unquote, urlsplit
 
 from autolist_assets.sources import avito, moteur
 from autolist_assets.sources.archive import PageArchive, read_archive
-from autolist_assets.sources.fetch import Fetcher, Response
+from autolist_assets.sources.fetch import Fetcher, FetchError, Response
 from autolist_assets.sources.privacy import hash_pii
-from autolist_assets.sources.schema import ROW_FIELDS, ListPage
+from autolist_assets.sources.schema import ROW_FIELDS, ListPage, ParseError
+from autolist_assets.sources.text import mileage_range
 
 SOURCES = ("avito", "moteur")
 LIST_PATHS = {
@@ -22,12 +24,18 @@ LIST_PATHS = {
     "moteur": "/fr/voiture/achat-voiture-occasion/",
 }
 PARSERS = {"avito": avito, "moteur": moteur}
-# Values the list shows as the seller chose to display them; the detail page may reformat them.
-_CARD_FIRST = ("url", "title", "price_text")
+# Values the list shows as the seller chose to display them, and the freshest prices (a reused archived
+# ad page may be older than the list page).
+_CARD_FIRST = ("url", "title", "price_text", "posted_text", "price_dh", "old_price_dh", "monthly_payment_dh")
+_PRICE_FIELDS = ("price_dh", "old_price_dh", "monthly_payment_dh")
 
 
 class ScrapeError(RuntimeError):
     """A list page could not be fetched or parsed, so the partition cannot be complete."""
+
+
+class ChallengeBlocked(ScrapeError):
+    """The site answered a list page with a Cloudflare challenge even after retries: reported, never read as empty."""
 
 
 @dataclass
@@ -40,52 +48,111 @@ class ScrapeResult:
     parse_failures: int
     http_status_counts: dict[int, int] = field(default_factory=dict)
     duration_s: float = 0.0
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    network_errors: dict[str, int] = field(default_factory=dict)
+    challenges: int = 0
+    reused_pages: int = 0
+    gone: int = 0
 
 
 class _Session:
     """Counts, archives and parses every page of one partition run."""
 
-    def __init__(self, source: str, fetcher: Fetcher, archive: PageArchive | None, log: Callable[[str], None]):
+    def __init__(self, source: str, fetcher: Fetcher, archive: PageArchive | None, log: Callable[[str], None],
+                 reuse: dict[str, Response] | None = None):
         self.source = source
         self.parser = PARSERS[source]
         self.fetcher = fetcher
         self.archive = archive
         self.log = log
+        self.reuse = reuse or {}
         self.pages_fetched = 0
-        self.parse_failures = 0
+        self.reused_pages = 0
+        self.retries = 0
+        self.challenges = 0
+        self.gone = 0
+        self.failures: Counter[str] = Counter()
+        self.network_errors: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
         self._details: dict[str, dict | None] = {}
 
+    def _count(self, response: Response) -> None:
+        self.status_counts[response.status] += 1
+        self.challenges += response.is_challenge
+
     def fetch(self, url: str) -> Response:
-        response = self.fetcher.get(url)
+        try:
+            response = self.fetcher.get(url)
+        except FetchError as error:
+            self.retries += max(0, len(error.network_errors) - 1)
+            self.network_errors.update(error.network_errors)
+            raise
         # archive before parsing, so a page that breaks the parser is still kept for replay
+        for attempt in response.attempts:
+            self._count(attempt)
+            if self.archive is not None:
+                self.archive.write(attempt, retried=True)
         if self.archive is not None:
             self.archive.write(response)
         self.pages_fetched += 1
-        self.status_counts[response.status] += 1
+        self.retries += response.retries
+        self.network_errors.update(response.network_errors)
+        self._count(response)
         return response
 
     def list_page(self, url: str) -> ListPage:
-        response = self.fetch(url)
+        try:
+            response = self.fetch(url)
+        except FetchError as error:
+            raise ScrapeError(f"{self.source}: list page {url}: {error}") from error
+        if response.is_challenge:
+            raise ChallengeBlocked(f"{self.source}: list page {url} answered a Cloudflare challenge")
         if response.status != 200:
             raise ScrapeError(f"{self.source}: list page {url} answered HTTP {response.status}")
         try:
+            if self.source == "avito":
+                return self.parser.parse_list_page(response.text, response.url, response.fetched_at)
             return self.parser.parse_list_page(response.text, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
-            self.parse_failures += 1
+            self.failures["list_page"] += 1
             raise ScrapeError(f"{self.source}: cannot parse list page {url}: {error}") from error
 
     def detail(self, url: str) -> dict | None:
-        """Parsed ad page (fetched once per run), None if it is gone or unparseable."""
+        """Parsed ad page (fetched once per run, or reused from the archive), None if gone or unreadable."""
         if url in self._details:
             return self._details[url]
-        response = self.fetch(url)
         parsed = None
-        if response.status == 200:
+        archived = self.reuse.get(url)
+        if archived is not None:
+            response = archived
+            self.reused_pages += 1
+            if self.archive is not None:
+                self.archive.write(response)
+        else:
+            try:
+                response = self.fetch(url)
+            except FetchError as error:
+                self.failures["network"] += 1
+                self.log(f"{self.source}: ad page {url} unreachable: {error}")
+                response = None
+        if response is None:
+            pass
+        elif response.status in (404, 410):
+            self.gone += 1
+            parsed = {"ad_status": "gone"}
+        elif response.is_challenge:
+            self.failures["cloudflare"] += 1
+        elif response.status != 200:
+            self.failures[f"http_{response.status}"] += 1
+        else:
             try:
                 parsed = self.parser.parse_detail_page(response.text, response.url)
-            except Exception as error:  # one odd ad page must not sink the partition; it is counted and archived
-                self.parse_failures += 1
+            except ParseError as error:  # one odd ad page must not sink the partition; it is counted and archived
+                self.failures["no_ad_data"] += 1
+                self.log(f"{self.source}: cannot parse ad page {url}: {error}")
+            except Exception as error:
+                self.failures[type(error).__name__] += 1
                 self.log(f"{self.source}: cannot parse ad page {url}: {error}")
         self._details[url] = parsed
         return parsed
@@ -98,16 +165,42 @@ def _utc_day(moment: dt.datetime | None) -> dt.date | None:
 def build_row(source: str, card: dict, detail: dict | None, pii_salt: str) -> dict:
     """Merge list card and ad page into one row of ROW_FIELDS, hashing the seller's name and phone."""
     merged = dict(card)
+    card_has_price = any(card.get(name) is not None for name in ("price_text",) + _PRICE_FIELDS)
     for key, value in (detail or {}).items():
-        if value is not None and not (key in _CARD_FIRST and merged.get(key) is not None):
-            merged[key] = value
+        if value is None:
+            continue
+        if key in _CARD_FIRST and merged.get(key) is not None:
+            continue
+        if key in _PRICE_FIELDS and card_has_price:
+            continue  # the card's price is the fresh one; the page's None means "not shown", not "unknown"
+        merged[key] = value
+    if merged.get("posted_at_exact") is False and detail and detail.get("posted_at") is not None:
+        merged["posted_at"] = detail["posted_at"]
     row = {name: merged.get(name) for name in ROW_FIELDS}
     row["source"] = source
     row["seller_name_hash"] = hash_pii(merged.get("seller_name"), pii_salt)
     row["seller_phone_hash"] = hash_pii(merged.get("seller_phone"), pii_salt)
-    if row["equipment"] is None and detail is not None:
+    if row["equipment"] is None and detail is not None and detail.get("ad_status") != "gone":
         row["equipment"] = []
+    row["mileage_min_km"], row["mileage_max_km"] = mileage_range(row["mileage_text"])
+    if row["mileage_km"] is None and row["mileage_min_km"] == row["mileage_max_km"]:
+        row["mileage_km"] = row["mileage_min_km"]
+    if row["is_car"] is None:
+        row["is_car"] = "/voiture" in (row["url"] or "") if source == "moteur" else None
+    row["ad_status"] = row["ad_status"] or "active"
+    if isinstance(row["attributes"], dict):
+        row["attributes"] = json.dumps(row["attributes"], ensure_ascii=False, sort_keys=True)
     return row
+
+
+def _card_day(session: _Session, card: dict, day: dt.date) -> tuple[dt.date | None, dict | None]:
+    """Posting day of a card; a card dated only relatively ("il y a 2 jours") near `day` asks its ad page."""
+    card_day = _utc_day(card.get("posted_at"))
+    if card.get("posted_at_exact") is not False or card_day is None or abs((card_day - day).days) > 1:
+        return card_day, None
+    detail = session.detail(card["url"])
+    exact = detail.get("posted_at") if detail else None
+    return (_utc_day(exact) if exact else card_day), detail
 
 
 def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str, rows: list[dict]) -> int:
@@ -120,17 +213,22 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
         page_number += 1
         kept = 0
         for card in page.cards:
-            if card["listing_id"] in seen or _utc_day(card.get("posted_at")) != day:
+            if card["listing_id"] in seen:
+                continue
+            card_day, detail = _card_day(session, card, day)
+            if card_day != day:
                 continue
             seen.add(card["listing_id"])
             kept += 1
             # a deleted or broken ad page still leaves the card's fields
-            rows.append(build_row("avito", card, session.detail(card["url"]), pii_salt))
+            rows.append(build_row("avito", card, detail or session.detail(card["url"]), pii_salt))
         found += kept
         session.log(f"avito {day}: list page {page_number}: {len(page.cards)} cards, {kept} from that day")
-        # pinned ads can sit out of order at the top, the last card tells where the page ends in time
+        # pinned ads can sit out of order at the top, the last card tells where the page ends in time;
+        # relative dates ("il y a 2 jours") are a day too coarse to stop on
         last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
-        if last_day is None or last_day < day:
+        slack = dt.timedelta(days=1 if page.from_markup else 0)
+        if last_day is None or last_day + slack < day:
             break
         url = page.next_url
     return found
@@ -176,21 +274,44 @@ def scrape_partition(
     archive: PageArchive | None,
     pii_salt: str,
     log: Callable[[str], None] | None = None,
+    reuse: dict[str, Response] | None = None,
 ) -> ScrapeResult:
-    """All ads `source` shows as posted on `day` (UTC), one merged row each, newest first."""
+    """All ads `source` shows as posted on `day` (UTC), one merged row each, newest first.
+
+    `reuse` maps ad-page URLs to archived answers (an earlier or crashed run of the partition): those pages
+    are copied into the new archive instead of fetched again; list pages are always fetched (prices move)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     started = time.perf_counter()
-    session = _Session(source, fetcher, archive, log or (lambda line: None))
+    session = _Session(source, fetcher, archive, log or (lambda line: None), reuse)
     start_url = base_url.rstrip("/") + LIST_PATHS[source]
     rows: list[dict] = []
     walk = _scrape_avito if source == "avito" else _scrape_moteur
     found = walk(session, day, start_url, pii_salt, rows)
     return ScrapeResult(
         rows=rows, pages_fetched=session.pages_fetched, listings_found=found,
-        parse_failures=session.parse_failures, http_status_counts=dict(session.status_counts),
-        duration_s=time.perf_counter() - started,
+        parse_failures=sum(session.failures.values()), http_status_counts=dict(session.status_counts),
+        duration_s=time.perf_counter() - started, failures_by_reason=dict(session.failures),
+        retries=session.retries, network_errors=dict(session.network_errors), challenges=session.challenges,
+        reused_pages=session.reused_pages, gone=session.gone,
     )
+
+
+def reusable_pages(*archive_paths: Path | str) -> dict[str, Response]:
+    """Ad pages answered 200 in earlier archives of a partition (complete or left by a crash), by URL."""
+    pages: dict[str, Response] = {}
+    for path in archive_paths:
+        if not Path(path).exists():
+            continue
+        for response in read_archive(path, tolerate_truncation=True):
+            if response.status == 200 and not response.is_challenge and _is_ad_page(response.url):
+                pages[response.url] = response
+    return pages
+
+
+def _is_ad_page(url: str) -> bool:
+    path = urlsplit(url).path
+    return path.endswith(".htm") or "/detail-annonce/" in path
 
 
 class ArchiveFetcher:
@@ -201,7 +322,8 @@ class ArchiveFetcher:
     def __init__(self, path: Path | str):
         self._responses: dict[str, deque[Response]] = defaultdict(deque)
         for response in read_archive(path):
-            self._responses[self._key(response.url)].append(response)
+            if not response.retried:  # replay what the scrape finally used, not the 429s before it
+                self._responses[self._key(response.url)].append(response)
 
     @staticmethod
     def _key(url: str) -> str:

@@ -57,8 +57,11 @@ def _amount_to_int(amount: str) -> int:
     return int(digits.replace(",", "").replace(".", ""))
 
 
+PLACEHOLDER_MAX_DH = 99  # "1 DH", "9 Dhs": dealers' stand-ins for "call us", never a real price
+
+
 def parse_price_dh(text: str | None) -> int | None:
-    """Price in dirhams from displayed text, None for placeholders, instalments or no amount."""
+    """Price in dirhams from displayed text, None for placeholders ('1 DH' included), instalments or no amount."""
     if not text:
         return None
     cleaned = _visible(text)
@@ -68,9 +71,25 @@ def parse_price_dh(text: str | None) -> int | None:
     # badges can be glued before the number ("Prix en hausse520 000 DH"): take the amount next to the currency
     matches = _PRICE_RE.findall(cleaned)
     if matches:
-        return _amount_to_int(matches[-1])
-    bare = _BARE_AMOUNT_RE.match(cleaned)
-    return _amount_to_int(bare.group(1)) if bare else None
+        amount = _amount_to_int(matches[-1])
+    else:
+        bare = _BARE_AMOUNT_RE.match(cleaned)
+        amount = _amount_to_int(bare.group(1)) if bare else None
+    return None if amount is None or amount <= PLACEHOLDER_MAX_DH else amount
+
+
+def is_instalment(text: str | None) -> bool:
+    """'2 500 DH / mois', 'Par mois': a financing instalment, never the price."""
+    return bool(text) and bool(_INSTALMENT_RE.search(text))
+
+
+def mileage_range(text: str | None) -> tuple[int | None, int | None]:
+    """(low, high) km from an exact value (low == high) or a bucket; (None, None) otherwise."""
+    exact = parse_km(text)
+    if exact is not None:
+        return exact, exact
+    bucket = parse_km_bucket(text)
+    return bucket if bucket is not None else (None, None)
 
 
 def parse_km(text: str | None) -> int | None:

@@ -8,10 +8,10 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 
-from demo_market import Listing, Market, MarketConfig
+from demo_market import Faults, Listing, Market, MarketConfig
 from demo_market import catalog
 
-SMALL = dict(avito_per_day=30, moteur_per_day=12, history_days=10)
+SMALL = dict(avito_per_day=30, moteur_per_day=12, history_days=10, faults=Faults.off())
 
 
 def test_same_seed_and_day_give_the_same_ads_whatever_today_is():
@@ -85,12 +85,13 @@ def test_ground_truth_has_one_row_per_ad_with_listing_columns():
     truth = market.ground_truth("moteur", dt.date(2026, 5, 15), dt.date(2026, 5, 17))
     expected = sum(len(market.listings("moteur", dt.date(2026, 5, d))) for d in (15, 16, 17))
     assert len(truth) == expected
-    assert list(truth.columns) == [f.name for f in dataclasses.fields(Listing)]
+    assert list(truth.columns) == [f.name for f in dataclasses.fields(Listing)] + [
+        "price_now_dh", "old_price_now_dh", "price_displayed_dh", "expired_now"]
 
 
 @pytest.fixture(scope="module")
 def month_of_ads() -> dict[str, pd.DataFrame]:
-    market = Market(MarketConfig(seed=42, today=dt.date(2026, 5, 20), history_days=30))
+    market = Market(MarketConfig(seed=42, today=dt.date(2026, 5, 20), history_days=30, faults=Faults.off()))
     return {source: market.ground_truth(source, market.first_day, market.today) for source in ("avito", "moteur")}
 
 

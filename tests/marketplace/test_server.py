@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from demo_market import DemoMarketServer, Market, MarketConfig, avito_site
+from demo_market import DemoMarketServer, Faults, Market, MarketConfig, avito_site
 
 AVITO_LIST = "/fr/maroc/voitures_d_occasion-%C3%A0_vendre"
 MOTEUR_LIST = "/fr/voiture/achat-voiture-occasion/"
@@ -15,7 +15,8 @@ MOTEUR_LIST = "/fr/voiture/achat-voiture-occasion/"
 
 @pytest.fixture(scope="module")
 def market() -> Market:
-    return Market(MarketConfig(today=dt.date(2026, 5, 20), avito_per_day=30, moteur_per_day=12, history_days=10))
+    return Market(MarketConfig(today=dt.date(2026, 5, 20), avito_per_day=30, moteur_per_day=12, history_days=10,
+                               faults=Faults.off()))
 
 
 @pytest.fixture(scope="module")

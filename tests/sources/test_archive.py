@@ -5,6 +5,7 @@ import gzip
 
 import pytest
 
+from autolist_assets.sources.archive import partial_path
 from autolist_assets.sources import PageArchive, Response, read_archive
 
 
@@ -48,4 +49,10 @@ def test_a_rerun_replaces_the_archive_and_a_failed_run_keeps_the_old_one(tmp_pat
             archive.write(_response(8))
             raise RuntimeError("scrape failed")
     assert [r.url.rsplit("_", 1)[1] for r in read_archive(path)] == ["7.htm"]
+    # what the failed run fetched stays aside for the next run to resume from
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moteur-2026-05-19.warc.gz",
+                                                          "moteur-2026-05-19.warc.gz.partial"]
+    assert [r.url.rsplit("_", 1)[1] for r in read_archive(partial_path(path))] == ["8.htm"]
+    with PageArchive(path) as archive:
+        archive.write(_response(9))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moteur-2026-05-19.warc.gz"]

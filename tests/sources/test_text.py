@@ -17,7 +17,9 @@ from autolist_assets.sources.text import (
     ("118,000 DH", 118_000),  # re-exported by some scrapers
     ("134 000 Dhs", 134_000),  # moteur
     ("1 220 000 Dhs", 1_220_000),
-    ("9 Dhs", 9),  # dealer placeholder: kept, filtered downstream
+    ("9 Dhs", None),  # dealer placeholder, not a price (the text stays in price_text)
+    ("1 DH", None),
+    ("250 DH", 250),  # a rental's daily rate is a real amount
     ("250 000 MAD", 250_000),
     ("95 000 dirhams", 95_000),
     ("UpwardArrow IconPrix en hausse520 000 DH", 520_000),  # badge glued to the number
