@@ -27,7 +27,7 @@ class RequestRecord:
     wall: float
     path: str
     user_agent: str
-    outcome: str  # the status sent, or "reset", "truncated"
+    outcome: str  # the status sent, or the fault: "reset", "truncated", "slow" (answered late)
 
 SiteHandler = Callable[[Market, str, str], Page]
 
@@ -67,9 +67,9 @@ class _SiteServer(ThreadingHTTPServer):
             draw -= share
         return None
 
-    def record(self, path: str, user_agent: str, outcome: str) -> None:
+    def record(self, arrived: tuple[float, float], path: str, user_agent: str, outcome: str) -> None:
         with self._lock:
-            self.requests.append(RequestRecord(time.monotonic(), time.time(), path, user_agent, outcome))
+            self.requests.append(RequestRecord(arrived[0], arrived[1], path, user_agent, outcome))
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -83,15 +83,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _answer(self, with_body: bool) -> None:
         server: _SiteServer = self.server  # type: ignore[assignment]
         base = f"http://{self.headers.get('Host') or '%s:%d' % server.server_address[:2]}"
+        arrived = (time.monotonic(), time.time())  # arrival, not answer, time: rate limits are about arrivals
         fault = server.draw_fault(self.path)
         user_agent = self.headers.get("User-Agent", "")
         if fault == "reset":
-            server.record(self.path, user_agent, "reset")
+            server.record(arrived, self.path, user_agent, "reset")
             # linger 0 makes close() send a TCP RST, as an overloaded proxy does
             self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
         if fault == "slow":
+            server.record(arrived, self.path, user_agent, "slow")  # before sleeping: the client may give up first
             time.sleep(server.market.config.faults.slow_s)
         if fault == "429":
             retry_after = str(server.market.config.faults.retry_after_s)
@@ -108,7 +110,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             except Exception:  # a rendering bug must show up, but not kill the server
                 traceback.print_exc(file=sys.stderr)
                 page = Page(500, "text/plain; charset=utf-8", b"internal error")
-        server.record(self.path, user_agent, "truncated" if fault == "truncated" else str(page.status))
+        if fault != "slow":
+            server.record(arrived, self.path, user_agent, "truncated" if fault == "truncated" else str(page.status))
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
@@ -121,6 +124,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif with_body:
             self.wfile.write(page.body)
+
+    def date_time_string(self, timestamp=None) -> str:
+        """The Date header follows the simulated clock, so relative dates on pages agree with it."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        server: _SiteServer = self.server  # type: ignore[assignment]
+        return super().date_time_string(server.market.now().timestamp())
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
         self._answer(with_body=True)

@@ -46,6 +46,19 @@ class Response:
         return len(self.attempts) + len(self.network_errors)
 
     @property
+    def server_time(self) -> dt.datetime:
+        """The server's clock (Date header) when it sent one, else our fetch time: relative dates count from it."""
+        value = next((v for k, v in self.headers.items() if k.lower() == "date"), None)
+        if value:
+            try:
+                from email.utils import parsedate_to_datetime
+
+                return parsedate_to_datetime(value).astimezone(dt.timezone.utc)
+            except (TypeError, ValueError):
+                pass
+        return self.fetched_at
+
+    @property
     def is_challenge(self) -> bool:
         """A Cloudflare interstitial ('Just a moment...', 'Attention Required'), never a real page."""
         return is_challenge(self.status, self.headers, self.body)

@@ -112,7 +112,7 @@ class _Session:
             raise ScrapeError(f"{self.source}: list page {url} answered HTTP {response.status}")
         try:
             if self.source == "avito":
-                return self.parser.parse_list_page(response.text, response.url, response.fetched_at)
+                return self.parser.parse_list_page(response.text, response.url, response.server_time)
             return self.parser.parse_list_page(response.text, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
             self.failures["list_page"] += 1

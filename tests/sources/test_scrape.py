@@ -12,6 +12,7 @@ from autolist_assets.sources import (
 from autolist_assets.sources.privacy import hash_pii
 from autolist_assets.sources.text import parse_km, parse_price_dh
 from demo_market import DemoMarketServer
+from demo_market.pages import relative_date_fr
 
 PARTITIONS = [(source, day) for source in SOURCES for day in SCRAPE_DAYS]
 
@@ -69,6 +70,8 @@ def test_every_field_matches_the_ground_truth(scraped, market, source, day):
             # moteur shows no condition and no category
             "condition": ad.condition if source == "avito" else None,
             "category": "Voitures d'occasion, à vendre" if source == "avito" else None,
+            "is_car": True, "ad_status": "active", "mileage_min_km": ad.mileage_km, "mileage_max_km": ad.mileage_km,
+            "posted_text": relative_date_fr(ad.posted_at, market.now()) if source == "avito" else None,
         }
         assert {key: row[key] for key in expected} == expected, row["url"]
         assert row["posted_at"].tzinfo is not None
