@@ -119,8 +119,8 @@ _REPORT_COLUMNS = (
     "scrape_date", "source", "mode", "pages", "listings", "parse_failures", "http_status_counts", "duration_s",
     "listings_per_s", "scraped_at", *SCRAPE_REPORT_EXTRA_COLUMNS,
 )
-# Fields whose change makes a re-scraped listing count as "updated".
-_TRACKED_FIELDS = ("price_dh", "old_price_dh", "price_text", "mileage_km", "title", "ad_status", "image_count")
+# A re-scraped listing counts as "updated" when any parsed field changed (a price drop, or a parser fix).
+_TRACKED_FIELDS = tuple(f.name for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at"))
 
 
 def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict) -> None:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from autolist_assets import paths
 from autolist_assets.pipeline import run_window
 from autolist_assets.resources import Marketplace
-from demo_market import Market, MarketConfig
+from demo_market import Faults, Market, MarketConfig
 from demo_market.server import DemoMarketServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,8 @@ def warehouse_count(sql: str) -> int:
 
 @pytest.fixture(scope="module")
 def market() -> Market:
-    return Market(MarketConfig(seed=11, today=TODAY, history_days=6, avito_per_day=70, moteur_per_day=25))
+    return Market(MarketConfig(seed=11, today=TODAY, history_days=6, avito_per_day=70, moteur_per_day=25,
+                               faults=Faults.off()))
 
 
 @pytest.fixture(scope="module")
