@@ -123,24 +123,28 @@ def generate_interactions(listings: pd.DataFrame, config: InteractionConfig = In
     popularity = rng.gumbel(0.0, 1.0, size=len(listings))
     keys = listings["listing_key"].to_numpy()
     items = ItemArrays.of(listings, reference_year)
-    online_by_day = {int(day): np.flatnonzero((first <= day) & (last >= day)) for day in days}
+    online_by_day = {int(day): (first <= day) & (last >= day) for day in days}
+    items_by_brand = {brand: np.flatnonzero(items.brand == brand) for brand in pd.unique(items.brand)}
 
     events: list[tuple] = []
     for persona in personas.itertuples(index=False):
         for day in rng.choice(days, size=max(1, rng.poisson(config.sessions_per_user)), replace=True):
             online = online_by_day[int(day)]
-            if online.size == 0:
-                continue
             # Buyers search before they browse: most sessions filter on a favourite brand or the budget.
             mode = rng.random()
             if mode < config.brand_search_rate:
-                searched = online[items.brand[online] == rng.choice(persona.preferred_brands)]
+                brand_items = items_by_brand.get(rng.choice(persona.preferred_brands), np.array([], dtype=int))
+                results = brand_items[online[brand_items]]
             elif mode < config.brand_search_rate + config.budget_search_rate:
-                searched = online[items.price[online] <= persona.budget_dh * 1.1]
+                results = np.flatnonzero(online & (items.price <= persona.budget_dh * 1.1))
             else:
-                searched = online
-            results = searched if searched.size else online
-            pool = rng.choice(results, size=min(config.browse_pool, results.size), replace=False)
+                results = np.flatnonzero(online)
+            if results.size == 0:
+                results = np.flatnonzero(online)
+                if results.size == 0:
+                    continue
+            # Sampling with replacement and dropping repeats is O(pool), not O(results), on big markets.
+            pool = np.unique(results[rng.integers(0, results.size, size=min(config.browse_pool, results.size))])
             affinity = persona_affinity(items, persona, pool)
             utility = affinity + config.popularity_bias * popularity[pool] + rng.normal(0, config.noise, pool.size)
             n_views = min(pool.size, max(1, rng.poisson(config.views_per_session)))

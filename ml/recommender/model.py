@@ -139,7 +139,12 @@ class Recommender:
         collaborative = _scale(np.asarray(self.covisit[items].T @ weights).ravel())
         if method == "collaborative":
             return collaborative
-        # New listings have no co-visits: content carries them, the collaborative term lifts the rest.
+        # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence,
+        # so it gets the typical listing's value for both and its content decides where it ranks.
+        cold = self.popularity == 0
+        if cold.any() and not cold.all():
+            collaborative = np.where(cold, np.median(collaborative[~cold]), collaborative)
+            popularity = np.where(cold, np.median(popularity[~cold]), popularity)
         w_content, w_collaborative, w_popularity = self.weights
         return w_content * content + w_collaborative * collaborative + w_popularity * popularity
 
