@@ -1,60 +1,117 @@
-"""ML layer: thin Dagster wrappers around ml.price_model."""
+"""ML layer: thin Dagster wrappers around ml.price (training, registry, scoring)."""
+
+import os
 
 import dagster as dg
+import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from autolist_assets import paths
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.resources import WAREHOUSE_POOL, Warehouse
-from ml.price_model import PriceModel, score_listings, train_price_model
+from ml.price.metrics import markdown_table, segment_metrics
+from ml.price.registry import REGISTRY_NAME, load_champion, register
+from ml.price.train import compare_candidates, fit_price_model
 
 ML_GROUP = "ml"
-PRICE_MODEL_REGISTRY = "price_model"
+PRICE_MODEL_REGISTRY = REGISTRY_NAME
 
 
 def fct_listings_key() -> dg.AssetKey:
     return get_asset_key_for_model([build_dbt_assets()], "fct_listings")
 
 
+def registry_root():
+    return paths.models_dir() / PRICE_MODEL_REGISTRY
+
+
+def active_listings(con) -> pd.DataFrame:
+    """Cleaned listings still on sale (every listing when the warehouse does not say)."""
+    listings = con.execute("select * from main.fct_listings").df()
+    if "still_active" in listings:
+        listings = listings[listings["still_active"].fillna(True).astype(bool)]
+    return listings.reset_index(drop=True)
+
+
+class PriceModelConfig(dg.Config):
+    # The candidate comparison adds a few seconds per 10,000 listings; a retrain can skip it.
+    compare_candidates: bool = os.environ.get("AUTOLIST_PRICE_CANDIDATES", "1") != "0"
+
+
 def build_ml_assets() -> list[dg.AssetsDefinition]:
     """The ML assets, wired to the dbt model keys looked up in the manifest."""
 
     @dg.asset(deps=[fct_listings_key()], group_name=ML_GROUP, kinds={"lightgbm", "python"})
-    def price_model(warehouse: Warehouse) -> dg.MaterializeResult:
-        """A LightGBM model of log asking price, validated on the most recent listings and saved to the registry."""
+    def price_model(context: dg.AssetExecutionContext, config: PriceModelConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+        """A LightGBM model of log asking price with conformal ranges, validated on the most recent listings;
+        promoted to champion in the registry only if not worse than the current one."""
         with warehouse.connect(read_only=True) as con:
             listings = con.execute("select * from main.fct_listings").df()
-        model = train_price_model(listings)
-        folder = model.save(paths.models_dir() / PRICE_MODEL_REGISTRY)
-        metrics = model.metrics
-        return dg.MaterializeResult(
-            metadata={
-                "version": model.version,
-                "path": dg.MetadataValue.path(str(folder)),
-                "mae_dh": round(metrics["mae_dh"]),
-                "rmse_dh": round(metrics["rmse_dh"]),
-                "r2_price": round(metrics["r2_price"], 4),
-                "r2_log": round(metrics["r2_log"], 4),
-                "median_ape": round(metrics["median_ape"], 4),
-                "train_rows": metrics["train_rows"],
-                "valid_rows": metrics["valid_rows"],
-            }
-        )
+        model, valid = fit_price_model(listings, split="time")
+        segments = segment_metrics(valid)
+        candidates = compare_candidates(listings, split="time") if config.compare_candidates else None
+        decision = register(model, valid, listings[listings["listing_key"].isin(valid["listing_key"])],
+                            registry_root(), segments=segments, candidates=candidates)
+        (context.log.info if decision.promoted else context.log.warning)(decision.reason)
+        metrics = model.info["metrics"]
+        metadata = {
+            "version": model.version,
+            "champion": decision.champion,
+            "promoted": decision.promoted,
+            "decision": decision.reason,
+            "path": dg.MetadataValue.path(str(registry_root() / model.version)),
+            "training_window": " .. ".join(str(d) for d in model.info["training_window"]),
+            "cleaned_listings": len(listings),
+            "mae_dh": round(metrics["mae_dh"]),
+            "rmse_dh": round(metrics["rmse_dh"]),
+            "r2_price": round(metrics["r2_price"], 4),
+            "r2_log": round(metrics["r2_log"], 4),
+            "mape": round(metrics["mape"], 4),
+            "median_ape": round(metrics["median_ape"], 4),
+            "coverage_90": round(metrics["coverage_90"], 4),
+            "train_rows": metrics["train_rows"],
+            "valid_rows": metrics["valid_rows"],
+            "segments": dg.MetadataValue.md(markdown_table(segments)),
+        }
+        if candidates is not None:
+            shown = [c for c in ("candidate", "mae_dh", "rmse_dh", "r2_price", "r2_log", "mape", "median_ape",
+                                 "seconds", "error") if c in candidates]
+            metadata["candidates"] = dg.MetadataValue.md(markdown_table(candidates[shown]))
+        return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(deps=[price_model], group_name=ML_GROUP, kinds={"lightgbm", "duckdb"}, pool=WAREHOUSE_POOL)
     def price_predictions(warehouse: Warehouse) -> dg.MaterializeResult:
-        """The latest price model's estimate for every listing, written to ml.price_predictions."""
-        model = PriceModel.load(paths.models_dir() / PRICE_MODEL_REGISTRY)
+        """The champion's estimate, 80%/90% range, deal rating and explanation for every active listing
+        (ml.price_predictions), and the deals mart joining them to the listings (ml.deals)."""
+        model = load_champion(registry_root())
         with warehouse.connect() as con:
-            listings = con.execute("select * from main.fct_listings").df()
-            predictions = score_listings(model, listings)
+            listings = active_listings(con)
+            predictions = model.score(listings)
             con.execute("create schema if not exists ml")
             con.execute("create or replace table ml.price_predictions as select * from predictions")
+            con.execute(
+                """
+                create or replace table ml.deals as
+                select l.listing_key, l.source, l.url, l.title, l.brand, l.model, l.model_year, l.mileage_km,
+                       l.fuel, l.gearbox, l.city, l.region, l.price_dh, p.predicted_price_dh,
+                       p.predicted_price_dh - l.price_dh as below_estimate_dh, p.price_gap_pct,
+                       p.low_80_dh, p.high_80_dh, p.low_90_dh, p.high_90_dh, p.deal_rating, p.rating_rule,
+                       p.explanation, p.comparables, p.model_version
+                from main.fct_listings l
+                join ml.price_predictions p using (listing_key)
+                where p.deal_rating is not null
+                order by p.price_percentile
+                """
+            )
+            rated = con.execute("select deal_rating, count(*) from ml.deals group by 1 order by 1").fetchall()
         return dg.MaterializeResult(
             metadata={
                 "rows": len(predictions),
                 "model_version": model.version,
-                "median_abs_gap_pct": round(float(predictions["price_gap_pct"].abs().median()), 4),
+                "rated": int(predictions["deal_rating"].notna().sum()),
+                "ratings": dg.MetadataValue.json({k: v for k, v in rated}),
+                "median_abs_gap_pct": round(float(predictions["price_gap_pct"].abs().median()), 4)
+                if predictions["price_gap_pct"].notna().any() else None,
             }
         )
 

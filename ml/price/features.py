@@ -1,0 +1,173 @@
+"""The price model's features, built the same way from warehouse rows, importer rows and API dicts.
+
+Columns the warehouse may or may not carry yet (mileage_is_estimated, days_on_market, equipment_count,
+region…) are used when present and left missing otherwise: LightGBM treats missing as its own branch.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+CATEGORICAL = [
+    "brand", "model", "fuel", "gearbox", "origin", "condition", "city", "region", "seller_type", "source",
+]
+NUMERIC = [
+    "age_years", "model_year", "mileage_km", "mileage_is_estimated", "km_per_year", "fiscal_power", "doors",
+    "first_owner", "equipment_count", "days_on_market",
+]
+FEATURES = NUMERIC + CATEGORICAL
+
+# How contributions are grouped for explanations: one line per group, not per column.
+FEATURE_GROUPS = {
+    "age_years": "age", "model_year": "age", "mileage_km": "mileage", "km_per_year": "mileage",
+    "mileage_is_estimated": "mileage", "brand": "brand", "model": "model", "fuel": "fuel", "gearbox": "gearbox",
+    "origin": "origin", "condition": "condition", "city": "city", "region": "city", "seller_type": "seller",
+    "source": "site", "fiscal_power": "fiscal power", "doors": "doors", "first_owner": "first owner",
+    "equipment_count": "equipment", "days_on_market": "days on market",
+}
+
+# Placeholder mileages that sellers type when the form insists (999 999, 1 234 567…).
+MILEAGE_PLACEHOLDER_KM = 990_000
+BUCKET = re.compile(r"^\s*(\d[\d\s\u202f\u00a0]*)\s*-\s*(\d[\d\s\u202f\u00a0]*)")
+PLUS = re.compile(r"^\s*(?:plus de|>)\s*(\d[\d\s\u202f\u00a0]*)", re.IGNORECASE)
+
+
+def normalize_key(value) -> str | None:
+    """'MERCEDES-BENZ', 'Mercedes-Benz' and 'mercedes  benz' → 'mercedes benz' (as dbt's normalize_key)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    text = re.sub(r"\s+", " ", text.replace("-", " ").replace("_", " ")).strip().lower()
+    return text or None
+
+
+def bucket_midpoint(text) -> float:
+    """'100 000 - 109 999' → 105 000; 'Plus de 500 000' → 500 000; anything else → NaN."""
+    if not isinstance(text, str):
+        return np.nan
+    if match := BUCKET.match(text):
+        low, high = (float(re.sub(r"\D", "", g)) for g in match.groups())
+        return (low + high + 1) / 2 if high > low else low
+    if match := PLUS.match(text):
+        return float(re.sub(r"\D", "", match.group(1)))
+    return np.nan
+
+
+def _column(frame: pd.DataFrame, *names: str) -> pd.Series:
+    for name in names:
+        if name in frame.columns:
+            return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype="object")
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    if series.dtype == object:
+        series = series.map(lambda v: {True: 1.0, False: 0.0}.get(v, v) if isinstance(v, bool) else v)
+    return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def _reference_year(frame: pd.DataFrame) -> pd.Series:
+    """The year the price was asked: posting date, else scrape date, else the scrape timestamp, else today."""
+    year = pd.Series(np.nan, index=frame.index)
+    for name in ("posted_date", "posted_at", "scrape_date", "scraped_at"):
+        if name in frame.columns:
+            values = pd.to_datetime(frame[name], errors="coerce", utc=True)
+            year = year.fillna(values.dt.year.astype("float64"))
+    return year.fillna(float(pd.Timestamp.now().year))
+
+
+def base_frame(listings: pd.DataFrame) -> pd.DataFrame:
+    """Numeric features and normalized category keys, before categories are fixed."""
+    model_year = _numeric(_column(listings, "model_year", "year"))
+    mileage = _numeric(_column(listings, "mileage_km"))
+    mileage = mileage.mask((mileage >= MILEAGE_PLACEHOLDER_KM) | (mileage < 0))
+    estimated = _numeric(_column(listings, "mileage_is_estimated")).fillna(0.0)
+    if "mileage_midpoint_km" in listings.columns:
+        midpoint = _numeric(listings["mileage_midpoint_km"])
+    else:
+        midpoint = _column(listings, "mileage_text").map(bucket_midpoint).astype("float64")
+    from_bucket = mileage.isna() & midpoint.notna()
+    mileage = mileage.fillna(midpoint)
+    estimated = estimated.where(~from_bucket, 1.0)
+    age = (_reference_year(listings) - model_year).clip(lower=0)
+    equipment = _numeric(_column(listings, "equipment_count"))
+    if equipment.isna().all() and "equipment" in listings.columns:
+        equipment = listings["equipment"].map(lambda v: float(len(v)) if hasattr(v, "__len__") and not isinstance(v, str) else np.nan)
+    frame = pd.DataFrame(
+        {
+            "age_years": age,
+            "model_year": model_year,
+            "mileage_km": mileage,
+            "mileage_is_estimated": estimated,
+            # Adding one year keeps brand-new cars (age 0) finite.
+            "km_per_year": mileage / (age + 1.0),
+            "fiscal_power": _numeric(_column(listings, "fiscal_power")).mask(lambda s: (s <= 0) | (s > 60)),
+            "doors": _numeric(_column(listings, "doors")),
+            "first_owner": _numeric(_column(listings, "first_owner")),
+            "equipment_count": equipment,
+            "days_on_market": _numeric(_column(listings, "days_on_market")),
+        },
+        index=listings.index,
+    )
+    brand = _column(listings, "brand", "brand_raw").map(normalize_key)
+    frame["brand"] = brand
+    model = _column(listings, "model", "model_raw").map(normalize_key)
+    # A model name means little without its brand ("Classe C" only exists at Mercedes).
+    frame["model"] = [f"{b}|{m}" if m else None for b, m in zip(brand, model)]
+    for name in ("fuel", "gearbox", "origin", "condition", "region", "seller_type", "source"):
+        frame[name] = _column(listings, name).map(normalize_key)
+    frame["city"] = _column(listings, "city", "city_raw").map(normalize_key)
+    return frame
+
+
+@dataclass
+class FeatureSchema:
+    """The categories seen at training: scoring encodes them identically, unseen values become missing."""
+
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    _lookup: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def fit(cls, base: pd.DataFrame, min_count: int = 2) -> "FeatureSchema":
+        categories = {}
+        for name in CATEGORICAL:
+            counts = base[name].value_counts()
+            categories[name] = sorted(counts[counts >= min_count].index.tolist())
+        return cls(categories=categories)
+
+    def encode(self, base: pd.DataFrame) -> pd.DataFrame:
+        out = base[NUMERIC].copy()
+        for name in CATEGORICAL:
+            out[name] = pd.Categorical(base[name], categories=self.categories.get(name, []))
+        return out[self.features]
+
+    def matrix(self, base: pd.DataFrame) -> np.ndarray:
+        """The same encoding as a float matrix (category codes, NaN when unseen): LightGBM predicts from it
+        without its slow pandas conversion, with codes identical to the training frame's."""
+        out = np.empty((len(base), len(self.features)), dtype="float64")
+        for j, name in enumerate(self.features):
+            if name in self.categories:
+                lookup = self._lookup.setdefault(name, {v: i for i, v in enumerate(self.categories[name])})
+                out[:, j] = [lookup.get(v, np.nan) for v in base[name]]
+            else:
+                out[:, j] = base[name].to_numpy(dtype="float64", na_value=np.nan)
+        return out
+
+    def to_json(self) -> dict:
+        return {"features": self.features, "numeric": NUMERIC, "categorical": CATEGORICAL,
+                "categories": self.categories, "groups": FEATURE_GROUPS}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "FeatureSchema":
+        return cls(categories=data["categories"], features=data["features"])
+
+
+def build_features(listings: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """The encoded feature frame for any listing-shaped frame."""
+    return schema.encode(base_frame(listings))

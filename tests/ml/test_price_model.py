@@ -1,0 +1,88 @@
+"""The price model learns the demo market, its ranges cover what they claim, and it ranks candidates."""
+
+import numpy as np
+import pytest
+
+from ml.price.metrics import regression_metrics, segment_metrics
+from ml.price.model import PREDICTION_COLUMNS
+from ml.price.train import compare_candidates, fit_price_model, training_rows
+from tests.ml.conftest import market_listings
+
+
+def test_model_beats_predicting_the_median_by_far(listings, trained):
+    model, valid = trained
+    metrics = model.info["metrics"]
+    learnable = len(training_rows(listings))
+    assert learnable > 0.9 * len(listings)
+    assert metrics["valid_rows"] == pytest.approx(0.2 * learnable, abs=1)
+    # The market prices cars from brand, model, age and mileage plus noise: the model must find that.
+    assert metrics["r2_log"] > 0.7
+    assert metrics["median_ape"] < 0.2
+    naive = regression_metrics(listings["price_dh"], np.full(len(listings), listings["price_dh"].median()))
+    assert metrics["mae_dh"] < 0.5 * naive["mae_dh"]
+    # Validation is the most recent fifth: the split is by time.
+    valid_keys = set(valid["listing_key"])
+    latest = training_rows(listings).sort_values("posted_at")["listing_key"].tail(len(valid_keys))
+    assert set(latest) == valid_keys
+
+
+def test_ninety_percent_ranges_cover_about_ninety_percent_of_new_listings(trained):
+    model, _ = trained
+    later = market_listings(seed=11, days=10, per_day=60)
+    scored = model.score(later, explain=False)
+    inside = (later["price_dh"] >= scored["low_90_dh"]) & (later["price_dh"] <= scored["high_90_dh"])
+    inside_80 = (later["price_dh"] >= scored["low_80_dh"]) & (later["price_dh"] <= scored["high_80_dh"])
+    assert 0.84 <= inside.mean() <= 0.97
+    assert 0.72 <= inside_80.mean() < inside.mean()
+    assert (scored["low_90_dh"] <= scored["low_80_dh"]).all() and (scored["high_80_dh"] <= scored["high_90_dh"]).all()
+
+
+def test_scores_carry_estimate_range_rating_and_explanation(listings, trained):
+    model, _ = trained
+    scored = model.score(listings.head(40))
+    assert list(scored.columns) == PREDICTION_COLUMNS
+    assert (scored["predicted_price_dh"] > 1000).all()
+    assert set(scored["deal_rating"].dropna()) <= {"great", "good", "fair", "high", "overpriced"}
+    assert scored["deal_rating"].notna().sum() > 20
+    assert scored["rating_rule"].str.len().gt(0).all()
+    # Cheaper-than-estimate listings rate better than dearer ones.
+    order = {"great": 0, "good": 1, "fair": 2, "high": 3, "overpriced": 4}
+    rated = scored.dropna(subset=["deal_rating"])
+    assert np.corrcoef(rated["deal_rating"].map(order), rated["price_gap_pct"])[0, 1] > 0.7
+
+
+def test_unseen_brand_is_scored_not_rejected(listings, trained):
+    model, _ = trained
+    odd = listings.head(1).assign(brand="Lada", model="Niva", city="Smara")
+    scored = model.score(odd).iloc[0]
+    assert scored["predicted_price_dh"] > 0
+    assert scored["deal_rating"] is None and scored["rating_rule"].startswith("too few comparables")
+
+
+def test_too_few_priced_listings_is_a_clear_error(listings):
+    with pytest.raises(ValueError, match="at least 50 priced listings, got 10"):
+        fit_price_model(listings.head(10))
+
+
+def test_segments_cover_overall_brand_price_and_age_bands(trained):
+    _, valid = trained
+    segments = segment_metrics(valid)
+    assert {"overall", "brand", "price band", "age band"} == set(segments["segment"])
+    overall = segments[segments["segment"] == "overall"].iloc[0]
+    assert overall["rows"] == len(valid)
+    assert segments.groupby("segment")["rows"].sum().eq(len(valid)).all()
+    assert 0.0 <= overall["coverage_90"] <= 1.0
+
+
+def test_candidates_are_compared_on_the_same_split(listings):
+    table = compare_candidates(listings, only=["lightgbm", "linear_ridge"])
+    assert set(table["candidate"]) == {"lightgbm", "linear_ridge"}
+    assert (table["rows"] == table["rows"].iloc[0]).all()
+    # Prices are multiplicative in age and mileage: trees beat a linear model of log price.
+    assert table.iloc[0]["candidate"] == "lightgbm"
+
+
+def test_unscorable_rows_count_as_full_errors():
+    metrics = regression_metrics([100_000, 200_000], [100_000, np.nan], scored=[True, False])
+    assert metrics["median_ape"] == pytest.approx(0.5) and metrics["mape"] == pytest.approx(0.5)
+    assert metrics["mae_dh"] == pytest.approx(100_000)
