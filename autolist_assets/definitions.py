@@ -11,6 +11,7 @@ from autolist_assets.assets.serving import build_serving_assets
 from autolist_assets.assets.warehouse import build_dbt_assets, build_partitioned_dbt_assets
 from autolist_assets.jobs import autolist_job, daily_scrape_schedule
 from autolist_assets.resources import build_resources
+from autolist_assets.sensors import price_model_retrain_sensor
 
 
 def build_definitions() -> dg.Definitions:
@@ -29,6 +30,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=[raw_listings_have_keys],
         jobs=[autolist_job],
         schedules=[daily_scrape_schedule],
+        sensors=[price_model_retrain_sensor],
         resources=build_resources(),
         # One process per run: steps share the warehouse file, and a subprocess per step would cost
         # seconds of imports for no parallelism on a linear graph.
