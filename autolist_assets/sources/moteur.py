@@ -24,7 +24,6 @@ _TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 _ISO_DATE_RE = re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}$")
 _FR_DATE_RE = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?: à)?{_TIME}$")
 _CARD_SELECTOR = "h3.title_mark_model a, a.slide, .PriceListing, .price, li > i"
-_OVERVIEW_SELECTOR = "a, .author-name"
 
 
 def listing_id_from_url(url: str) -> str | None:
@@ -121,20 +120,54 @@ def _origin(customs_cleared: bool | None, imported_new: bool | None) -> str | No
     return "WW au Maroc" if imported_new is False else None
 
 
+_DETAIL_SELECTOR = (
+    "div.detail_line span, .header_detail h1, .breadcrumb li, div#overview a, div#overview .author-name, "
+    "div#overview div.alert-warning, div.price-block, div.option_ad, img[data-u='image']"
+)
+
+
 def parse_detail_page(html: str, page_url: str) -> dict:
     """Every row field the ad page gives (clear-text seller name and phone included)."""
     tree = LexborHTMLParser(html)
     lines = {}
-    label = None
-    # labels and values arrive in document order; a value belongs to the label just before it
-    for span in tree.css("div.detail_line span"):
-        classes = span.attributes.get("class") or ""
-        if "col-md-6" in classes:
-            label = clean_text(span.text(deep=True))
-        elif "text_bold" in classes and label is not None:
-            lines[label] = strip_invisible(span.text(deep=True))
+    label = header = price_node = None
+    crumbs, options = [], []
+    seller_name = phone = city = None
+    seller_type = "private"
+    expired = False
+    image_count = 0
+    # one document-order query for the whole page, dispatched here: each css() call walks the whole DOM
+    for node in tree.css(_DETAIL_SELECTOR):
+        tag = node.tag
+        classes = node.attributes.get("class") or ""
+        if tag == "span" and "col-md-6" in classes:
+            label = clean_text(node.text(deep=True))  # a value belongs to the label just before it
+        elif tag == "span" and "text_bold" in classes and label is not None:
+            lines[label] = strip_invisible(node.text(deep=True))
             label = None
-    header = tree.css_first(".header_detail h1")
+        elif tag == "h1":
+            header = header or node
+        elif tag == "li":
+            crumbs.append(clean_text(node.text(deep=True)))
+        elif tag == "img":
+            image_count += 1
+        elif tag == "a":
+            href = node.attributes.get("href") or ""
+            if "stock-professionnel" in href:
+                seller_type, seller_name = "shop", clean_text(node.text(deep=True))
+            elif href.startswith("tel:"):
+                phone = href[4:]
+            elif "ville" in href:
+                city = clean_text(node.text(deep=True))
+        elif "author-name" in classes:
+            if seller_name is None:
+                seller_name = clean_text(node.text(deep=True))
+        elif "alert-warning" in classes:
+            expired = True
+        elif "option_ad" in classes:
+            options.append(clean_text(node.text(deep=True).replace("✔", "")))
+        elif "price-block" in classes and price_node is None:
+            price_node = node
     if header is None and not lines:
         raise ParseError("neither a header nor detail lines: not a moteur ad page")
 
@@ -146,28 +179,9 @@ def parse_detail_page(html: str, page_url: str) -> dict:
             raw = raw.replace(city_span.text(deep=True), "")
         brand, model = split_title(raw)
         title = clean_text(raw)
-    if brand is None:
-        crumbs = [clean_text(li.text(deep=True)) for li in tree.css(".breadcrumb li")]
-        if len(crumbs) >= 4:  # Accueil > Voiture occasion > BRAND > Model
-            brand, model = crumbs[-2], crumbs[-1]
-
-    seller_name = phone = city = None
-    seller_type = "private"
-    overview = tree.css_first("div#overview")
-    for node in overview.css(_OVERVIEW_SELECTOR) if overview is not None else ():
-        href = node.attributes.get("href") or ""
-        if "stock-professionnel" in href:
-            seller_type, seller_name = "shop", clean_text(node.text(deep=True))
-        elif href.startswith("tel:"):
-            phone = href[4:]
-        elif "ville" in href:
-            city = clean_text(node.text(deep=True))
-        elif seller_name is None and "author-name" in (node.attributes.get("class") or ""):
-            seller_name = clean_text(node.text(deep=True))
-    expired = overview is not None and overview.css_first("div.alert-warning") is not None
-    price_node = tree.css_first("div.price-block")
+    if brand is None and len(crumbs) >= 4:  # Accueil > Voiture occasion > BRAND > Model
+        brand, model = crumbs[-2], crumbs[-1]
     price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
-    options = [clean_text(node.text(deep=True).replace("✔", "")) for node in tree.css("div.option_ad")]
 
     return {
         "listing_id": listing_id_from_url(page_url),
@@ -191,7 +205,7 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         "seller_name": seller_name,
         "seller_phone": phone,
         "posted_at": parse_local_datetime(lines.get("Date")),
-        "image_count": len(tree.css("img[data-u='image']")),
+        "image_count": image_count,
         "equipment": [option for option in options if option],
         "is_car": "/voiture/" in page_url,
         "ad_status": "expired" if expired else "active",

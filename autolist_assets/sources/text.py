@@ -29,9 +29,12 @@ _UNIT_SECONDS = {
 }
 
 
+_INVISIBLE_TABLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def _visible(text: str) -> str:
-    # most values are ASCII, which cannot hold zero-width characters: skip the regex for them
-    return text if text.isascii() else _INVISIBLE_RE.sub("", text)
+    # most values are ASCII, which cannot hold zero-width characters; translate beats a regex on the rest
+    return text if text.isascii() else text.translate(_INVISIBLE_TABLE)
 
 
 def strip_invisible(text: str | None) -> str | None:

@@ -85,8 +85,11 @@ def test_ground_truth_has_one_row_per_ad_with_listing_columns():
     truth = market.ground_truth("moteur", dt.date(2026, 5, 15), dt.date(2026, 5, 17))
     expected = sum(len(market.listings("moteur", dt.date(2026, 5, d))) for d in (15, 16, 17))
     assert len(truth) == expected
-    assert list(truth.columns) == [f.name for f in dataclasses.fields(Listing)] + [
+    assert list(truth.columns) == [f.name for f in dataclasses.fields(Listing)]
+    shown = market.ground_truth("moteur", dt.date(2026, 5, 15), dt.date(2026, 5, 17), as_shown=True)
+    assert list(shown.columns) == list(truth.columns) + [
         "price_now_dh", "old_price_now_dh", "price_displayed_dh", "expired_now"]
+    assert (shown.price_now_dh == shown.price_dh).all()  # no fault, no price drop
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ FAST_RETRY = RetryPolicy(max_attempts=8, base_delay_s=0.01, max_delay_s=0.05)
 
 def _truth(market: Market, source: str, day: dt.date = DAY):
     """Ground truth of one day by listing id, with None (not NaN) where a value is missing."""
-    frame = market.ground_truth(source, day, day).astype(object)
+    frame = market.ground_truth(source, day, day, as_shown=True).astype(object)
     return frame.where(frame.notna(), None).set_index("listing_id")
 
 
@@ -45,7 +45,7 @@ def messy_scrapes(messy_market):
 
 
 def test_the_messy_market_really_has_every_content_fault(messy_market):
-    truth = messy_market.ground_truth("avito", DAY - dt.timedelta(days=3), DAY)
+    truth = messy_market.ground_truth("avito", DAY - dt.timedelta(days=3), DAY, as_shown=True)
     moteur = messy_market.ground_truth("moteur", DAY - dt.timedelta(days=3), DAY)
     assert set(truth.price_shown.dropna()) >= {"1 DH", "Demander le prix", "Prix non spécifié"}
     assert set(moteur.price_shown.dropna()) == {"Appeler pour le prix", "9 Dhs"}
