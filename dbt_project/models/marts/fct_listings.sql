@@ -1,45 +1,89 @@
--- One row per listing in its latest scraped state.
-with listings as (
-    select * from {{ ref('int_listings_unioned') }}
+-- One row per vehicle in its current state: reposts and cross-posts of one car collapse onto its first-seen
+-- (representative) listing, with the vehicle's latest asking price and price-history aggregates.
+with states as (
+    select * from {{ ref('int_listing_states') }}
 ),
 
-latest as (
-    select *
-    from listings
-    qualify row_number() over (partition by listing_key order by scraped_at desc) = 1
+vehicles as (
+    select * from {{ ref('int_listing_vehicles') }}
+),
+
+listed as (
+    select states.*, vehicles.vehicle_id, vehicles.vehicle_listings, vehicles.is_representative
+    from states
+    inner join vehicles using (listing_key)
+),
+
+per_vehicle as (
+    select
+        vehicle_id,
+        arg_max(price_dh, last_seen_at) as current_price_dh,
+        arg_min(first_price_dh, first_seen_at) as vehicle_first_price_dh,
+        min(first_seen_at) as vehicle_first_seen_at,
+        max(last_seen_at) as vehicle_last_seen_at,
+        sum(price_changes) as vehicle_price_changes,
+        sum(price_drops) as vehicle_price_drops,
+        bool_or(still_active) as vehicle_still_active,
+        count(distinct source) > 1 as is_cross_posted,
+        count(*) - count(distinct source) as reposts,
+        string_agg(distinct source, ',' order by source) as sources
+    from listed
+    group by vehicle_id
 ),
 
 final as (
     select
-        listing_key,
-        source,
-        listing_id,
-        url,
-        title,
-        brand,
-        model,
-        model_year,
-        mileage_km,
-        fuel,
-        gearbox,
-        fiscal_power,
-        doors,
-        origin,
-        condition,
-        first_owner,
-        price_dh,
-        city,
-        region,
-        sector,
-        seller_type,
-        seller_name_hash,
-        seller_phone_hash,
-        posted_at,
-        posted_date,
-        ingestion,
-        scrape_date,
-        scraped_at
-    from latest
+        listed.listing_key,
+        listed.vehicle_id,
+        listed.source,
+        listed.listing_id,
+        listed.url,
+        listed.title,
+        listed.brand,
+        listed.brand_segment,
+        listed.model,
+        listed.model_year,
+        listed.mileage_km,
+        listed.mileage_is_estimated,
+        listed.mileage_lower_km,
+        listed.mileage_upper_km,
+        listed.fuel,
+        listed.gearbox,
+        listed.fiscal_power,
+        listed.doors,
+        listed.origin,
+        listed.condition,
+        listed.first_owner,
+        per_vehicle.current_price_dh as price_dh,
+        per_vehicle.vehicle_first_price_dh as first_price_dh,
+        per_vehicle.current_price_dh - per_vehicle.vehicle_first_price_dh as price_change_dh,
+        per_vehicle.vehicle_price_changes as price_changes,
+        per_vehicle.vehicle_price_drops as price_drops,
+        listed.city,
+        listed.province,
+        listed.region,
+        listed.sector_raw as sector,
+        listed.seller_type,
+        listed.seller_name_hash,
+        listed.seller_phone_hash,
+        listed.posted_at,
+        listed.posted_date,
+        per_vehicle.vehicle_first_seen_at as first_seen_at,
+        per_vehicle.vehicle_last_seen_at as last_seen_at,
+        date_diff('day', cast(per_vehicle.vehicle_first_seen_at as date), cast(per_vehicle.vehicle_last_seen_at as date))
+            as days_on_market,
+        per_vehicle.vehicle_still_active as still_active,
+        listed.vehicle_listings,
+        per_vehicle.sources,
+        per_vehicle.is_cross_posted,
+        per_vehicle.reposts,
+        listed.ingestion,
+        listed.import_file,
+        listed.scrape_date,
+        listed.scraped_at
+    from listed
+    inner join per_vehicle using (vehicle_id)
+    where listed.is_representative
 )
 
 select * from final

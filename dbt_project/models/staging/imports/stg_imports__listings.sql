@@ -10,6 +10,13 @@ renamed as (
         import_file,
         import_row
     from source
+),
+
+parsed as (
+    select
+        *,
+{{ mileage_columns() }}
+    from renamed
 )
 
-select * from renamed
+select * from parsed

@@ -1,5 +1,5 @@
--- Moteur.ma listings renamed and cast; brands arrive upper-case and hyphenated (MERCEDES-BENZ) and
--- cities in ASCII (Fes), which int_listings_normalized maps onto the shared spellings.
+-- Moteur.ma listings renamed, cast and parsed; brands arrive upper-case and hyphenated (MERCEDES-BENZ)
+-- and cities in ASCII (Fes), which int_listings_normalized maps onto the shared spellings.
 with source as (
     select * from {{ source('raw', 'listings') }}
     where source = 'moteur'
@@ -8,8 +8,17 @@ with source as (
 renamed as (
     select
 {{ staged_listing_columns() }},
-        'scrape' as ingestion
+        'scrape' as ingestion,
+        cast(null as varchar) as import_file,
+        cast(null as integer) as import_row
     from source
+),
+
+parsed as (
+    select
+        *,
+{{ mileage_columns() }}
+    from renamed
 )
 
-select * from renamed
+select * from parsed

@@ -1,0 +1,73 @@
+-- One row per listing (identity kept across days by "<source>:<listing_id>"): its latest observed state plus
+-- first seen, last seen, days on market, price-change aggregates and whether it is still online.
+with accepted as (
+    select * from {{ ref('int_listings_accepted') }}
+),
+
+price_history as (
+    select * from {{ ref('listing_price_history') }}
+),
+
+latest as (
+    select *
+    from accepted
+    qualify row_number() over (
+        partition by listing_key order by observed_at desc, scrape_date desc nulls last, import_row
+    ) = 1
+),
+
+seen as (
+    select
+        listing_key,
+        min(coalesce(cast(posted_at as timestamptz), observed_at)) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        count(*) as observations
+    from accepted
+    group by listing_key
+),
+
+prices as (
+    select
+        listing_key,
+        arg_min(price_dh, valid_from) as first_price_dh,
+        min(price_dh) as min_price_dh,
+        max(price_dh) as max_price_dh,
+        count(*) - 1 as price_changes,
+        count(*) filter (where price_change_dh < 0) as price_drops
+    from price_history
+    group by listing_key
+),
+
+-- A listing is still online when its site's latest scrape saw it.
+latest_scrapes as (
+    select source, max(scraped_at) as latest_scraped_at
+    from accepted
+    where ingestion = 'scrape'
+    group by source
+),
+
+final as (
+    select
+        latest.*,
+        seen.first_seen_at,
+        seen.last_seen_at,
+        seen.observations,
+        cast(seen.first_seen_at as date) as first_seen_date,
+        cast(seen.last_seen_at as date) as last_seen_date,
+        date_diff('day', cast(seen.first_seen_at as date), cast(seen.last_seen_at as date)) as days_on_market,
+        prices.first_price_dh,
+        prices.min_price_dh,
+        prices.max_price_dh,
+        prices.price_changes,
+        prices.price_drops,
+        coalesce(
+            latest.ingestion = 'scrape' and latest.scraped_at >= latest_scrapes.latest_scraped_at - interval 1 day,
+            false
+        ) as still_active
+    from latest
+    inner join seen using (listing_key)
+    inner join prices using (listing_key)
+    left join latest_scrapes using (source)
+)
+
+select * from final
