@@ -49,3 +49,12 @@ demo: setup
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
+
+# dbt docs of the warehouse (models, columns, tests, lineage) under dbt_project/target/, served on
+# http://127.0.0.1:8080 unless DOCS_SERVE=0.
+DOCS_SERVE ?= 1
+.PHONY: docs
+docs: manifest
+	$(DBT) docs generate --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --quiet
+	@echo "dbt docs generated in dbt_project/target/index.html"
+	$(if $(filter 0,$(DOCS_SERVE)),,@echo "Serving dbt docs on http://127.0.0.1:8080" && $(DBT) docs serve --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --host 127.0.0.1 --port 8080 --no-browser)
