@@ -1,0 +1,158 @@
+"""Parse throughput per site from archived pages: our parsers against a BeautifulSoup baseline, same pages, same run.
+
+Usage: uv run python bench/parse.py [--list-pages 6] [--runs 5]
+A "listing" costs its ad page plus its share of one list page (1/35 on avito, 1/15 on moteur): the corpus is
+the first list pages of each site and the ad pages of every card on them, fetched over HTTP from the demo
+marketplace (realistic content faults, no transport faults) into a WARC file, then read back from it.
+Throughput is listings per CPU-second of one process (= per core). The last line printed is one JSON object.
+"""
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autolist_assets.sources import HttpFetcher, PageArchive, avito, moteur, read_archive  # noqa: E402
+from autolist_assets.sources.scrape import LIST_PATHS  # noqa: E402
+from autolist_assets.sources.text import clean_text, parse_int, parse_km, parse_price_dh  # noqa: E402
+from demo_market import DemoMarketServer, Faults, Market, MarketConfig  # noqa: E402
+
+CONTENT_ONLY = Faults(hidden_price=0.12, placeholder_price=0.02, financing=0.15, non_cars=0.06, mileage_buckets=0.3,
+                      cross_posts=0.15, reposts=0.05, price_drops=0.08)
+
+
+def build_corpus(folder: Path, list_pages: int) -> dict[str, Path]:
+    """Archive the first list pages of each site and every ad page they link to."""
+    market = Market(MarketConfig(seed=42, today=dt.date(2026, 5, 20), history_days=20, faults=CONTENT_ONLY))
+    archives = {}
+    with DemoMarketServer(market) as server, HttpFetcher() as fetcher:
+        for source, base in (("avito", server.avito_url), ("moteur", server.moteur_url)):
+            parser = avito if source == "avito" else moteur
+            path = folder / f"{source}.warc.gz"
+            url = base + LIST_PATHS[source]
+            with PageArchive(path) as archive:
+                for _ in range(list_pages):
+                    page = fetcher.get(url)
+                    archive.write(page)
+                    parsed = parser.parse_list_page(page.text, page.url)
+                    for card in parsed.cards:
+                        archive.write(fetcher.get(card["url"]))
+                    url = parsed.next_url
+            archives[source] = path
+    return archives
+
+
+def ours(source: str, pages: list) -> int:
+    """Our adapters on every page; returns the listings parsed."""
+    parser = avito if source == "avito" else moteur
+    listings = 0
+    for page in pages:
+        if page["list"]:
+            parser.parse_list_page(page["html"], page["url"])
+        else:
+            parser.parse_detail_page(page["html"], page["url"])
+            listings += 1
+    return listings
+
+
+def _bs4_avito(html: str, is_list: bool) -> None:
+    soup = BeautifulSoup(html, "html.parser")
+    data = json.loads(soup.find("script", id="__NEXT_DATA__").string)
+    props = data["props"]["pageProps"]["componentProps"]
+    ads = props["ads"]["ads"] if is_list else [props["adInfo"]["ad"]]
+    for ad in ads:
+        row = {"id": ad["listId"], "title": clean_text(ad["subject"]), "price": (ad.get("price") or {}).get("value")}
+        for group in (ad.get("params") or {}).values():
+            for item in group:
+                row[item["key"]] = item["value"]
+    if is_list:  # displayed price texts, as our parser reads them
+        for paragraph in soup.select("a[href] p"):
+            paragraph.get_text()
+        soup.find("link", rel="next")
+
+
+def _bs4_moteur(html: str, is_list: bool) -> None:
+    soup = BeautifulSoup(html, "html.parser")
+    if is_list:
+        for item in soup.select("div.row-item"):
+            link = item.select_one("h3.title_mark_model a")
+            price = item.select_one(".PriceListing")
+            row = {"url": link["href"], "title": clean_text(link.get_text()),
+                   "price": parse_price_dh(price.get_text()) if price else None}
+            for icon in item.select("li > i"):
+                row[" ".join(icon.get("class", []))] = clean_text(icon.parent.get_text())
+        soup.select_one('a[rel="next"]')
+        return
+    lines = {}
+    for line in soup.select("div.detail_line"):
+        spans = line.find_all("span")
+        lines[clean_text(spans[0].get_text())] = spans[1].get_text()
+    row = {"title": clean_text(soup.select_one(".header_detail h1").get_text()),
+           "price": parse_price_dh(soup.select_one("div.price-block").get_text()),
+           "year": parse_int(lines.get("Année")), "km": parse_km(lines.get("Kilométrage")),
+           "options": [node.get_text() for node in soup.select("div.option_ad")],
+           "images": len(soup.select("img[data-u='image']")),
+           "expired": soup.select_one("div#overview div.alert-warning") is not None}
+    for node in soup.select("div#overview a"):
+        row[node.get("href", "")] = node.get_text()
+
+
+def baseline(source: str, pages: list) -> int:
+    """BeautifulSoup (html.parser, the backend installed) extracting the same fields."""
+    parse = _bs4_avito if source == "avito" else _bs4_moteur
+    listings = 0
+    for page in pages:
+        parse(page["html"], page["list"])
+        listings += not page["list"]
+    return listings
+
+
+def timed(function, source: str, pages: list, runs: int) -> tuple[float, int]:
+    """Median listings per CPU-second over `runs` passes."""
+    rates = []
+    for _ in range(runs):
+        started = time.process_time()
+        listings = function(source, pages)
+        rates.append(listings / (time.process_time() - started))
+    return statistics.median(rates), listings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--list-pages", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        archives = build_corpus(Path(folder), args.list_pages)
+        for source, path in archives.items():
+            marker = "detail-annonce" if source == "moteur" else ".htm"
+            pages = [{"html": r.text, "url": r.url, "list": marker not in r.url} for r in read_archive(path)]
+            ours_rate, listings = timed(ours, source, pages, args.runs)
+            bs4_rate, _ = timed(baseline, source, pages, max(1, args.runs // 2))
+            results[source] = {
+                "listings": listings, "pages": len(pages), "megabytes": round(sum(len(p["html"]) for p in pages) / 1e6, 2),
+                "listings_per_s_per_core": round(ours_rate), "bs4_listings_per_s_per_core": round(bs4_rate),
+                "bs4_ratio": round(ours_rate / bs4_rate, 1),
+            }
+            print(f"{source}: {listings} listings ({len(pages)} pages): ours {ours_rate:,.0f}/s per core, "
+                  f"bs4 {bs4_rate:,.0f}/s per core, ratio {ours_rate / bs4_rate:.1f}x", flush=True)
+    slowest = min(results, key=lambda s: results[s]["listings_per_s_per_core"])
+    worst_ratio = min(results, key=lambda s: results[s]["bs4_ratio"])
+    print(json.dumps({
+        "benchmark": "parse", "date": dt.date.today().isoformat(), "runs": args.runs,
+        "listings_per_s_per_core": results[slowest]["listings_per_s_per_core"], "slowest_site": slowest,
+        "bs4_ratio": results[worst_ratio]["bs4_ratio"], "bs4_backend": "html.parser", "sites": results,
+    }))
+
+
+if __name__ == "__main__":
+    main()
