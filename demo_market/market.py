@@ -26,6 +26,7 @@ class Faults:
 
     # --- content (shares of ads; drawn from a separate random stream, so the cars stay the same)
     hidden_price: float = 0.0  # "Demander le prix" / "Prix non spécifié" / "Appeler pour le prix"
+    moteur_hidden_price: float | None = None  # moteur's own share (None = hidden_price)
     placeholder_price: float = 0.0  # "1 DH" on avito, "9 Dhs" on moteur
     financing: float = 0.0  # avito shops showing a monthly instalment next to the price
     non_cars: float = 0.0  # avito: rentals and motorbikes mixed into the car category
@@ -36,7 +37,9 @@ class Faults:
     price_drops: float = 0.0  # ads whose price drops a few days after posting (avito shows oldPrice)
     dom_only: float = 0.0  # avito pages served without `__NEXT_DATA__` (rendered markup only)
     # --- transport (shares of requests, robots.txt excepted)
-    rate_limit_per_s: float | None = None  # above this many requests per second a site answers 429
+    # above this many requests per second a site answers 429 (realistic: a sequential scraper stays under it,
+    # a parallel one hammering the site does not)
+    rate_limit_per_s: float | None = None
     too_many_requests: float = 0.0  # 429 at random, whatever the request rate
     retry_after_s: int = 1
     cloudflare: float = 0.0  # "Just a moment..." challenge page (HTTP 403)
@@ -55,9 +58,10 @@ class Faults:
     def realistic(cls) -> "Faults":
         """Shares seen on the real sites (sites.md and the real datasets), transport faults kept rare."""
         return cls(
-            hidden_price=0.12, placeholder_price=0.02, financing=0.15, non_cars=0.06, mileage_buckets=0.3,
+            # moteur: 53 % of March 2024 cards said "Appeler pour le prix" (sites.md 2.4)
+            hidden_price=0.12, moteur_hidden_price=0.53, placeholder_price=0.02, financing=0.15, non_cars=0.06, mileage_buckets=0.3,
             deleted=0.02, cross_posts=0.15, reposts=0.05, price_drops=0.08, dom_only=0.02,
-            rate_limit_per_s=40.0, cloudflare=0.003, server_errors=0.005, slow=0.003, slow_s=1.5, resets=0.002,
+            rate_limit_per_s=150.0, cloudflare=0.003, server_errors=0.005, slow=0.003, slow_s=1.5, resets=0.002,
             truncated=0.002,
         )
 
@@ -465,7 +469,9 @@ class Market:
         faults = self.config.faults
         draws = [frng.random() for _ in range(9)]
         changes: dict = {}
-        if draws[0] < faults.hidden_price:
+        hidden = faults.moteur_hidden_price if ad.source == "moteur" and faults.moteur_hidden_price is not None \
+            else faults.hidden_price
+        if draws[0] < hidden:
             changes["price_shown"] = "Appeler pour le prix" if ad.source == "moteur" else \
                 ("Demander le prix" if draws[8] < 0.5 else "Prix non spécifié")
         elif draws[1] < faults.placeholder_price:

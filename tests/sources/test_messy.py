@@ -213,6 +213,17 @@ def test_a_crashed_scrape_resumes_from_its_partial_archive(tmp_path):
     assert {p.url for p in read_archive(path)} >= {r["url"] for r in result.rows}  # the new archive is whole
 
 
+def test_the_realistic_preset_scrapes_to_its_truth():
+    market = Market(MarketConfig(**SMALL, faults=dataclasses.replace(Faults.realistic(), slow_s=0.3)))
+    for source in ("avito", "moteur"):
+        result, _ = _scrape(market, source, retry=FAST_RETRY, timeout=5)
+        truth = _truth(market, source)
+        kept = truth if source == "avito" else truth[truth.gone_status.isnull()]
+        assert sorted(row["listing_id"] for row in result.rows) == sorted(kept.index)
+        assert [row["price_dh"] for row in result.rows] == [truth.loc[row["listing_id"]].price_displayed_dh
+                                                            for row in result.rows]
+
+
 def test_vehicle_ids_are_stable_across_fault_settings():
     clean = Market(MarketConfig(**SMALL, faults=Faults.off())).listings("avito", DAY)
     messy = Market(MarketConfig(**SMALL, faults=CONTENT)).listings("avito", DAY)
