@@ -270,6 +270,12 @@ def _attribute(label: str, value: str) -> str:
     )
 
 
+_VOIR_PLUS = (
+    '<button type="button" class="sc-ij98yj-1 hXkTzQ" onclick="var b=this.previousElementSibling;'
+    "b.dataset.expanded='true';b.style.maxHeight='none';this.remove()\">Voir plus</button>"
+)
+
+
 def render_detail(market: Market, base: str, listing: Listing) -> Page:
     """Ad page: `adInfo.ad` JSON with every param, plus an attribute block with labelled icons."""
     now = market.now()
@@ -315,8 +321,10 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
         f'<div class="sc-1g3sn3w-7 bNWHpB"><span>{esc(listing.category)} dans {esc(where)}</span>'
         f'<time datetime="{ad["listTime"]}">{relative_date_fr(listing.posted_at, now)}</time></div></div>'
         f'<div class="sc-19cngu6-0 dnArJl">{"".join(_attribute(label, value) for label, value in attributes)}</div>'
-        f'<div class="sc-19cngu6-2 eJzAYn">{equipment}</div>'
-        f'<div class="sc-ij98yj-0 fAYGMO"><h2>Description</h2><p>{esc(ad["description"])}</p></div>'
+        # equipment folds behind "Voir plus", as on the live site; the click is scripted, so only a browser opens it
+        f'<div class="sc-19cngu6-2 eJzAYn" data-expanded="false" style="max-height:0;overflow:hidden">{equipment}</div>'
+        + (_VOIR_PLUS if equipment else "")
+        + f'<div class="sc-ij98yj-0 fAYGMO"><h2>Description</h2><p>{esc(ad["description"])}</p></div>'
         f'<div class="sc-1l0do2b-0 seller"><p class="sc-1x0vz2r-0 hNCqYw">{esc(listing.seller_name)}</p>'
         f"<span>{seller_kind}</span></div>"
         "</main></div>"

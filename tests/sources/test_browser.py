@@ -53,3 +53,16 @@ def test_browser_detail_page_parses_like_the_http_one(server, browser, market):
         == (ad.mileage_km, ad.fuel, ad.posted_at, ad.price_dh)
     assert from_browser["equipment"] == list(ad.equipment)
     assert hash_pii(from_browser["seller_phone"], PII_SALT) == hash_pii(ad.seller_phone, PII_SALT)
+
+
+def test_the_browser_opens_voir_plus_and_parses_the_page_like_http(server, browser, market):
+    ad = next(ad for ad in market.listings("avito", dt.date(2026, 5, 18)) if ad.equipment)
+    url = server.avito_url + ad.url_path
+    rendered = browser.get(url)
+    with HttpFetcher() as http:
+        raw = http.get(url)
+    assert "Voir plus" in raw.text and 'data-expanded="false"' in raw.text
+    assert "Voir plus</button>" not in rendered.text and 'data-expanded="true"' in rendered.text
+    parsed = avito.parse_detail_page(rendered.text, url)
+    assert parsed == avito.parse_detail_page(raw.text, url)
+    assert parsed["equipment"] == list(ad.equipment) and parsed["listing_id"] == ad.listing_id
