@@ -62,3 +62,8 @@ def pii_salt() -> str:
         salt_file.write_text(secrets.token_hex(16))
         salt_file.chmod(0o600)
     return salt_file.read_text().strip()
+
+
+def recommender_path() -> Path:
+    """The trained recommender, read by the app and the API."""
+    return models_dir() / "recommender" / "recommender.pkl"

@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,62 @@ def isolated_data_dir(tmp_path_factory) -> Path:
             check=True,
         )
     return data_dir
+
+
+@dataclass
+class PipelineRun:
+    """Two in-process runs of the whole graph over the same clean two-day window of the demo market."""
+
+    data_dir: Path
+    market: object
+    window: tuple[date, date]
+    truth_keys: set[str]
+    runs: list  # (ExecuteInProcessResult, counts) per run
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory, isolated_data_dir) -> PipelineRun:
+    """The end-to-end fixture shared by the pipeline and app tests, in its own data dir."""
+    import duckdb
+
+    from autolist_assets.pipeline import run_window
+    from autolist_assets.resources import Marketplace
+    from demo_market import Faults, Market, MarketConfig
+    from demo_market.server import DemoMarketServer
+
+    today = datetime.now(timezone.utc).date()
+    window = (today - timedelta(days=2), today - timedelta(days=1))
+    market = Market(MarketConfig(seed=11, today=today, history_days=6, avito_per_day=70, moteur_per_day=25, faults=Faults.off()))
+    truth_keys = {
+        f"{source}:{listing_id}" for source in ("avito", "moteur") for listing_id in market.ground_truth(source, *window)["listing_id"]
+    }
+    data_dir = tmp_path_factory.mktemp("pipeline")
+    previous = os.environ["AUTOLIST_DATA_DIR"]
+    os.environ["AUTOLIST_DATA_DIR"] = str(data_dir)
+    runs = []
+    try:
+        with DemoMarketServer(market) as server:
+            resources = {"marketplace": Marketplace(avito_url=server.avito_url, moteur_url=server.moteur_url)}
+            for _ in range(2):
+                result = run_window(*window, resources=resources)
+                con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+                counts = {
+                    name: con.execute(sql).fetchone()[0]
+                    for name, sql in {
+                        "fct": "select count(*) from main.fct_listings",
+                        "raw": "select count(*) from raw.listings",
+                        "reports": "select count(*) from raw.scrape_reports",
+                    }.items()
+                }
+                con.close()
+                runs.append((result, counts))
+    finally:
+        os.environ["AUTOLIST_DATA_DIR"] = previous
+    return PipelineRun(data_dir, market, window, truth_keys, runs)
+
+
+@pytest.fixture
+def in_pipeline_dir(pipeline, monkeypatch) -> PipelineRun:
+    """Point paths (and the app) at the pipeline fixture's data dir for one test."""
+    monkeypatch.setenv("AUTOLIST_DATA_DIR", str(pipeline.data_dir))
+    return pipeline

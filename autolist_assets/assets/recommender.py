@@ -14,11 +14,6 @@ RECOMMENDER_GROUP = "recommender"
 RECOMMENDATIONS_PER_USER = 10
 
 
-def recommender_path():
-    """Where the trained recommender is kept for the app and the API."""
-    return paths.models_dir() / "recommender" / "recommender.pkl"
-
-
 class InteractionsConfig(dg.Config):
     """Run config of user_interactions: the synthetic population's size and seed."""
 
@@ -56,7 +51,7 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
             interactions = con.execute("select * from ml.user_interactions").df()
         table = evaluate(listings, interactions)
         model = train_recommender(listings, interactions)
-        save_recommender(model, recommender_path())
+        save_recommender(model, paths.recommender_path())
         overall = table[table["segment"] == "all"].set_index("method")
         cold = table[table["segment"] == "cold_items"].set_index("method")
         return dg.MaterializeResult(
@@ -66,7 +61,7 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
                 "ndcg10_hybrid_cold_items": round(float(cold.loc["hybrid", "ndcg"]), 4),
                 "hybrid_weights": str(model.weights),
                 "metrics": dg.MetadataValue.md(table.round(4).to_markdown(index=False)),
-                "path": dg.MetadataValue.path(str(recommender_path())),
+                "path": dg.MetadataValue.path(str(paths.recommender_path())),
             }
         )
 
@@ -75,7 +70,7 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
         """The top ten active listings for every known user, precomputed with their reasons."""
         from ml.recommender.model import load_recommender
 
-        model = load_recommender(recommender_path())
+        model = load_recommender(paths.recommender_path())
         frames = []
         for user in model.user_history:
             recs = model.recommend_for_user(user, RECOMMENDATIONS_PER_USER)

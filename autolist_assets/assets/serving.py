@@ -6,35 +6,60 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from autolist_assets import paths
+from autolist_assets.assets.ml import registry_root
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.resources import Warehouse
+from ml.price.registry import champion_version, versions
 
 SERVING_GROUP = "serving"
 
 # What the app reads, as (snapshot table, query over the attached warehouse "wh"). Seller hashes stay out.
 SNAPSHOT_TABLES = {
     "listings": """
-        select l.listing_key, l.source, l.listing_id, l.url, l.title, l.brand, l.model, l.model_year,
-               l.mileage_km, l.fuel, l.gearbox, l.city, l.region, l.seller_type, l.price_dh,
-               l.posted_date, p.predicted_price_dh, p.price_gap_pct
+        select l.* exclude (seller_name_hash, seller_phone_hash),
+               p.predicted_price_dh, p.price_gap_pct, p.low_80_dh, p.high_80_dh, p.low_90_dh, p.high_90_dh,
+               p.deal_rating, p.rating_rule, p.model_version
         from wh.main.fct_listings l
         left join wh.ml.price_predictions p using (listing_key)
     """,
     "prices_by_model_year_city": "select * from wh.main.prices_by_model_year_city",
-    "scrape_reports": "select * from wh.raw.scrape_reports",
+    "brand_share_by_city": "select * from wh.main.brand_share_by_city",
+    "depreciation_curves": "select * from wh.main.depreciation_curves",
+    "listing_volume": "select * from wh.main.listing_volume",
+    "price_drops": "select * from wh.main.price_drops",
+    "scrape_health": "select * from wh.main.scrape_health",
+    "rejections": """
+        select scrape_date, rejection_reason, count(*) as rows
+        from wh.main.listings_rejected group by all
+    """,
     "user_recommendations": "select * from wh.ml.user_recommendations",
     "demo_users": """
         select user_id, budget_dh, preferred_brands, preferred_fuel, preferred_gearbox, home_region
         from wh.ml.demo_users
     """,
 }
+MODEL_VERSION_COLUMNS = ["version", "trained_at", "rows", "training_window", "mae_dh", "r2_log", "median_ape", "coverage_90"]
+# The dbt models the snapshot reads; the serving asset depends on each of them.
+SNAPSHOT_MODELS = [
+    "fct_listings", "prices_by_model_year_city", "brand_share_by_city", "depreciation_curves", "listing_volume",
+    "price_drops", "scrape_health", "listings_rejected",
+]
 
 
-def publish_snapshot(warehouse: Path, target: Path) -> dict[str, int]:
-    """Copy the serving tables into a new file beside target, then move it over target in one rename."""
+def model_versions(registry: Path) -> pd.DataFrame:
+    """The price model registry's versions with their metrics, and which one is champion."""
+    frame = pd.DataFrame(versions(registry), columns=MODEL_VERSION_COLUMNS)
+    frame["champion"] = frame["version"] == champion_version(registry)
+    return frame
+
+
+def publish_snapshot(warehouse: Path, target: Path, registry: Path) -> dict[str, int]:
+    """Copy the serving tables and the model registry's versions into a new file, then rename it over target."""
+    frames = {"model_versions": model_versions(registry)}
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
@@ -44,6 +69,9 @@ def publish_snapshot(warehouse: Path, target: Path) -> dict[str, int]:
         for table, query in SNAPSHOT_TABLES.items():
             con.execute(f"create table {table} as {query}")
             counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        for table, frame in frames.items():
+            con.execute(f"create table {table} as select * from frame")
+            counts[table] = len(frame)
         con.execute(
             "create table snapshot_info as select ?::timestamptz as published_at, ?::integer as listings",
             [datetime.now(timezone.utc), counts["listings"]],
@@ -62,18 +90,14 @@ def build_serving_assets(upstream: list[dg.AssetsDefinition]) -> list[dg.AssetsD
     ml_keys = [key for asset in upstream for key in asset.keys if key.path[-1] in published]
 
     @dg.asset(
-        deps=[
-            get_asset_key_for_model([dbt], "fct_listings"),
-            get_asset_key_for_model([dbt], "prices_by_model_year_city"),
-            *ml_keys,
-        ],
+        deps=[*(get_asset_key_for_model([dbt], model) for model in SNAPSHOT_MODELS), *ml_keys],
         group_name=SERVING_GROUP,
         kinds={"duckdb"},
     )
     def serving_snapshot(warehouse: Warehouse) -> dg.MaterializeResult:
         """The tables the app reads, copied into serving.duckdb through a temporary file and an atomic rename."""
         target = paths.serving_path()
-        counts = publish_snapshot(Path(warehouse.resolved_path()), target)
+        counts = publish_snapshot(Path(warehouse.resolved_path()), target, registry_root())
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(target)), **{f"rows_{t}": n for t, n in counts.items()}}
         )

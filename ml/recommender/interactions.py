@@ -39,10 +39,10 @@ class InteractionConfig:
 def _active_spans(listings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """First and last day (as day numbers) each listing was online."""
     first = pd.to_datetime(listings["posted_date"]).to_numpy("datetime64[D]").astype("int64")
-    if "last_seen_date" in listings:
-        last = pd.to_datetime(listings["last_seen_date"]).to_numpy("datetime64[D]").astype("int64")
-    else:
-        last = np.full(len(listings), first.max())
+    last = np.full(len(listings), first.max())
+    if "last_seen_at" in listings:
+        seen = pd.to_datetime(listings["last_seen_at"], utc=True).dt.tz_localize(None)
+        last = np.where(seen.notna(), seen.to_numpy("datetime64[D]").astype("int64"), last)
     return first, np.maximum(first, last)
 
 

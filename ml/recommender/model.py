@@ -75,7 +75,8 @@ class Recommender:
         """Build content vectors, pruned co-visitation and popularity from listings and past interactions."""
         items = listings.reset_index(drop=True).copy()
         if "is_active" not in items:
-            items["is_active"] = True
+            # fct_listings calls it still_active; listings without that history are taken as online.
+            items["is_active"] = items["still_active"].fillna(True).astype(bool) if "still_active" in items else True
         reference_year = int(pd.to_datetime(items["posted_date"]).dt.year.max())
         index = {key: i for i, key in enumerate(items["listing_key"])}
         known = interactions[interactions["listing_key"].isin(index)]
