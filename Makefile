@@ -16,12 +16,13 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DBT = $(UV) run dbt
 
-.PHONY: help setup uv sync chromium manifest test demo clean
+.PHONY: help setup uv sync chromium manifest test demo screenshots clean
 
 help:
 	@echo "make demo    set up, scrape the demo marketplace, build everything, serve the Dagster UI and the app"
 	@echo "             (DEMO_SERVE=0 exits after building; DEMO_DAYS=14 sets the window)"
 	@echo "make test    set up and run the test suite"
+	@echo "make screenshots  refresh docs/screenshots/ from the demo data (after make demo)"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -46,6 +47,10 @@ test: setup
 
 demo: setup
 	$(UV) run autolist demo --days $(DEMO_DAYS) $(if $(filter 0,$(DEMO_SERVE)),--no-serve,)
+
+# Needs the demo data (make demo DEMO_SERVE=0): one PNG per app page, then a JSON line of the figures.
+screenshots: setup
+	$(UV) run python -m streamlit_app.browser_check --out docs/screenshots
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -16,6 +16,7 @@ from autolist_assets import paths
 
 DAGSTER_URL = "http://127.0.0.1:3000"
 STREAMLIT_URL = "http://127.0.0.1:8501"
+DBT_DOCS_URL = "http://127.0.0.1:8080"
 DEMO_PORTS = {"avito": 8765, "moteur": 8766}
 
 
@@ -75,7 +76,7 @@ def demo(days: int, serve: bool) -> int:
     # handle SIGINT and SIGTERM ourselves so Ctrl-C and kill both stop the whole demo, children included.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    busy = [port for port in [*DEMO_PORTS.values(), *([3000, 8501] if serve else [])] if _port_open(port)]
+    busy = [port for port in [*DEMO_PORTS.values(), *([3000, 8501, 8080] if serve else [])] if _port_open(port)]
     if busy:
         print(f"Ports already in use on 127.0.0.1: {busy}. Is another `make demo` running?", file=sys.stderr)
         return 1
@@ -98,6 +99,12 @@ def demo(days: int, serve: bool) -> int:
         if not serve:
             return 0
         bin_dir = os.path.dirname(sys.executable)
+        dbt_args = ["--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR)]
+        # The docs' catalog reads the warehouse, so it is generated now, before anything else opens it.
+        subprocess.run([os.path.join(bin_dir, "dbt"), "docs", "generate", *dbt_args, "--quiet"], check=True)
+        children.append(
+            _start([os.path.join(bin_dir, "dbt"), "docs", "serve", *dbt_args, "--host", "127.0.0.1", "--port", "8080", "--no-browser"])
+        )
         children.append(
             _start([os.path.join(bin_dir, "dagster"), "dev", "-w", str(paths.REPO_ROOT / "workspace.yaml"),
                     "-h", "127.0.0.1", "-p", "3000"])
@@ -108,7 +115,11 @@ def demo(days: int, serve: bool) -> int:
         )
         _wait_for_port(8501, 60, "Streamlit")
         _wait_for_port(3000, 120, "The Dagster UI")
-        print(f"\nDagster UI:    {DAGSTER_URL}\nStreamlit app: {STREAMLIT_URL}\nPress Ctrl-C to stop.\n", flush=True)
+        _wait_for_port(8080, 30, "The dbt docs server")
+        print(
+            f"\nDagster UI:    {DAGSTER_URL}\nStreamlit app: {STREAMLIT_URL}\ndbt docs:      {DBT_DOCS_URL}\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
         while all(child.poll() is None for child in children):
             time.sleep(1)
         print("A demo process exited; stopping the rest.", file=sys.stderr)

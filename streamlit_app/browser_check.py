@@ -1,0 +1,178 @@
+"""Open every page of the running app in headless Chromium, wait for it to render, screenshot it, check for errors.
+
+Also measures the estimator's interaction latency as a user feels it: from clicking "Estimate" to the
+result being on screen. Used by `make screenshots` and by the real-browser test.
+
+    uv run python -m streamlit_app.browser_check --url http://127.0.0.1:8501 --out docs/screenshots
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800",
+]
+# (url path, what proves the page rendered its data)
+PAGES = {
+    "market": ("", '[data-testid="stPlotlyChart"]'),
+    "model_explorer": ("model_explorer", '[data-testid="stPlotlyChart"]'),
+    "estimator": ("estimator", '[data-testid="stFormSubmitButton"]'),
+    "deals": ("deals", '[data-testid="stDataFrame"]'),
+    "recommendations": ("recommendations", '[data-testid="stDataFrame"]'),
+    "health": ("health", '[data-testid="stDataFrame"]'),
+}
+ERROR_SELECTOR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(port: int, env: dict | None = None):
+    """Run the app on 127.0.0.1:port until the block ends."""
+    app = Path(__file__).resolve().parent / "app.py"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"streamlit did not start on port {port}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def _wait_rendered(driver, selector: str, timeout: float = 60) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
+    # The script may still be running (more elements to come): wait for the "running" widget to go.
+    WebDriverWait(driver, timeout).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    )
+
+
+def visit_pages(base_url: str, out_dir: Path | None) -> dict[str, list[str]]:
+    """Each page's error messages (empty when clean); saves one PNG per page when out_dir is given."""
+    from selenium.webdriver.common.by import By
+
+    errors: dict[str, list[str]] = {}
+    driver = chromium()
+    try:
+        for name, (path, ready) in PAGES.items():
+            driver.get(f"{base_url}/{path}")
+            try:
+                _wait_rendered(driver, ready)
+            except Exception as error:  # a page that never renders is an error of that page
+                errors[name] = [f"did not render {ready}: {type(error).__name__}"]
+            else:
+                errors[name] = [e.text[:300] for e in driver.find_elements(By.CSS_SELECTOR, ERROR_SELECTOR)]
+            if out_dir:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                time.sleep(0.5)  # let Plotly finish drawing
+                driver.save_screenshot(str(out_dir / f"{name}.png"))
+    finally:
+        driver.quit()
+    return errors
+
+
+def estimator_latency_ms(base_url: str, submissions: int = 30) -> list[float]:
+    """Milliseconds from clicking "Estimate" to the rating sentence for the new asking price being shown."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
+    timings = []
+    try:
+        driver.get(f"{base_url}/estimator")
+        _wait_rendered(driver, PAGES["estimator"][1])
+        asking = driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Asking price (DH, optional)"]')
+        button = driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button')
+        for i in range(submissions + 1):
+            price = 80_000 + 1_000 * i
+            expected = f"{price:,} DH".replace(",", "\u202f")
+            asking.send_keys(Keys.CONTROL, "a")
+            asking.send_keys(str(price))
+            started = time.perf_counter()
+            button.click()
+            WebDriverWait(driver, 30, poll_frequency=0.005).until(
+                lambda d: any(expected in e.text for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stAlertContainer"]'))
+            )
+            if i:  # the first submission warms the model cache
+                timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        driver.quit()
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="a running app; by default one is started on a free port")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--submissions", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    def run(url: str) -> dict:
+        errors = visit_pages(url, args.out)
+        timings = estimator_latency_ms(url, args.submissions)
+        for page, messages in errors.items():
+            print(f"{page}: {'ok' if not messages else '; '.join(messages)}")
+        return {
+            "pages": len(errors),
+            "pages_with_errors": sum(bool(m) for m in errors.values()),
+            "estimator_p50_ms": round(float(np.percentile(timings, 50)), 1),
+            "estimator_p99_ms": round(float(np.percentile(timings, 99)), 1),
+            "screenshots": str(args.out),
+        }
+
+    if args.url:
+        figures = run(args.url)
+    else:
+        with streamlit_server(free_port()) as url:
+            figures = run(url)
+    print(json.dumps(figures))
+    return 0 if figures["pages_with_errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
