@@ -1,0 +1,170 @@
+"""Benchmark: `dbt build` over N synthetic raw listings, then one incremental daily run on top of them.
+
+Rows are generated straight into raw.listings with one vectorised DuckDB statement (no scraping is measured),
+spread over 60 scrape days × both sites, with realistic shares of hidden prices, buckets, reposts and cross-posts.
+Prints progress, then one JSON line: wall_s, peak_rss_mb (of the dbt processes), rows_per_s, incremental_wall_s.
+
+    uv run python bench/dbt_build.py --rows 1000000
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from autolist_assets.raw_tables import ensure_raw_tables  # noqa: E402
+
+PROJECT = REPO / "dbt_project"
+DAYS = 60
+FIRST_DAY = date(2026, 1, 1)
+
+BRANDS = [("Dacia", ["Logan", "Sandero", "Duster"]), ("Renault", ["Clio", "Megane", "Kangoo"]),
+          ("Volkswagen", ["Golf", "Polo", "Tiguan"]), ("Mercedes-Benz", ["Classe C", "Classe E", "GLC"]),
+          ("Peugeot", ["208", "308", "3008"]), ("Hyundai", ["Tucson", "Accent", "i10"]),
+          ("Toyota", ["Yaris", "Corolla", "RAV4"]), ("BMW", ["Série 3", "X5", "Série 5"])]
+CITIES = ["Casablanca", "Rabat", "Marrakech", "Tanger", "Fès", "Agadir", "Meknès", "Salé", "Kénitra", "Oujda",
+          "Tétouan", "El Jadida", "Témara", "Mohammédia", "Safi", "Nador"]
+
+
+def generate(con: duckdb.DuckDBPyConnection, rows: int, first_day: date, days: int, id_offset: int = 0) -> None:
+    """Insert `rows` synthetic listings for `days` scrape days from first_day, in one SQL statement."""
+    brand_list = [b for b, _ in BRANDS]
+    model_list = [models for _, models in BRANDS]
+    con.execute(
+        f"""
+        insert into raw.listings by name
+        with base as (
+            select
+                i,
+                hash(i, 'seed') as h,
+                cast(hash(i, 'b') % {len(BRANDS)} as integer) as b,
+                cast(hash(i, 'm') % 3 as integer) as m,
+                cast(hash(i, 'c') % {len(CITIES)} as integer) as c
+            from range({id_offset}, {id_offset + rows}) as t(i)
+        ),
+        shaped as (
+            select
+                *,
+                cast(DATE '{first_day.isoformat()}' + cast(i % {days} as integer) as date) as day,
+                case when h % 3 = 0 then 'moteur' else 'avito' end as site,
+                2005 + cast(h % 20 as integer) as yr,
+                cast(5000 + (hash(i, 'km') % 300000) as bigint) as km,
+                cast(40000 + cast(hash(i, 'p') % 400 as bigint) * 1000 as bigint) as price
+            from base
+        )
+        select
+            day as scrape_date,
+            site as source,
+            cast(i as varchar) as listing_id,
+            'https://example.test/' || i as url,
+            ({brand_list})[b + 1] || ' ' || ({model_list})[b + 1][m + 1] as title,
+            case
+                when h % 10 = 0 then 'Demander le prix'
+                when h % 50 = 1 then '1 DH'
+                when site = 'moteur' then format('{{:,}} Dhs', price)
+                else format('{{:,}} DH', price)
+            end as price_text,
+            case when h % 10 = 0 or h % 50 = 1 then null else price end as price_dh,
+            cast(case when h % 7 = 0 then price + 10000 end as bigint) as old_price_dh,
+            cast(null as bigint) as monthly_payment_dh,
+            yr as year,
+            case when site = 'avito' and h % 4 = 0
+                then format('{{}} - {{}}', (km // 10000) * 10000, (km // 10000) * 10000 + 9999)
+                else cast(km as varchar) end as mileage_text,
+            case when site = 'avito' and h % 4 = 0 then null else km end as mileage_km,
+            (['Diesel', 'Essence', 'Hybride'])[cast(h % 3 as integer) + 1] as fuel,
+            (['Manuelle', 'Automatique'])[cast(h % 2 as integer) + 1] as gearbox,
+            case when site = 'moteur' then upper(({brand_list})[b + 1]) else ({brand_list})[b + 1] end as brand,
+            ({model_list})[b + 1][m + 1] as model,
+            6 + cast(h % 3 as integer) as fiscal_power,
+            5 as doors,
+            'WW au Maroc' as origin,
+            'Excellent' as condition,
+            h % 2 = 0 as first_owner,
+            case when site = 'moteur' then strip_accents(({CITIES})[c + 1]) else ({CITIES})[c + 1] end as city,
+            cast(null as varchar) as sector,
+            case when h % 3 = 0 then 'shop' else 'private' end as seller_type,
+            md5('seller' || (h % 20000)) as seller_name_hash,
+            cast(null as varchar) as seller_phone_hash,
+            cast(day as timestamptz) + to_seconds(cast(h % 86400 as bigint)) as posted_at,
+            5 as image_count,
+            case when h % 100 = 3 then 'Voitures de location' else 'Voitures d''occasion, à vendre' end as category,
+            cast([] as varchar[]) as equipment,
+            cast(day as timestamptz) + interval 23 hour as scraped_at
+        from shaped
+        """
+    )
+
+
+def run_dbt(args: list[str], env: dict) -> tuple[float, float]:
+    """Run one dbt command; return (wall seconds, peak RSS in MB of any dbt process so far)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
+         "--quiet", "--target-path", env["BENCH_TARGET"]],
+        env=env, check=True,
+    )
+    wall = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, peak_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    options = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="autolist_bench_"))
+    env = {**os.environ, "AUTOLIST_DATA_DIR": str(data_dir), "BENCH_TARGET": str(data_dir / "target"),
+           "DO_NOT_TRACK": "1"}
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    ensure_raw_tables(con)
+    started = time.perf_counter()
+    generate(con, options.rows, FIRST_DAY, DAYS)
+    con.close()
+    print(f"generated {options.rows:,} raw rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+    wall, peak = run_dbt(["build"], env)
+    print(f"full dbt build: {wall:.1f} s, peak RSS {peak:.0f} MB", file=sys.stderr)
+
+    # One new day of listings (the daily partitions), then the daily run: the partitioned models replace that
+    # day only, and the unpartitioned marts are rebuilt from all the trusted rows.
+    new_day = FIRST_DAY + timedelta(days=DAYS)
+    daily_rows = max(1, options.rows // DAYS)
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    generate(con, daily_rows, new_day, 1, id_offset=options.rows)
+    con.close()
+    window = json.dumps({"min_date": new_day.isoformat(), "max_date": new_day.isoformat()})
+    inc_partitioned, _ = run_dbt(["build", "--select", "tag:partitioned", "--vars", window], env)
+    inc_rest, peak = run_dbt(["build", "--exclude", "tag:partitioned"], env)
+    print(f"incremental daily run: {inc_partitioned:.1f} s partitioned + {inc_rest:.1f} s marts", file=sys.stderr)
+
+    if not options.keep:
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(json.dumps({
+        "rows": options.rows,
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak),
+        "rows_per_s": round(options.rows / wall),
+        "incremental_rows": daily_rows,
+        "incremental_wall_s": round(inc_partitioned + inc_rest, 1),
+        "incremental_partitioned_s": round(inc_partitioned, 1),
+        "incremental_marts_s": round(inc_rest, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
