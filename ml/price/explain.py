@@ -20,6 +20,8 @@ def _describe(group: str, row: pd.Series) -> str:
         return f"{km} (estimated from a range)" if num("mileage_is_estimated") else km
     if group == "age" and num("model_year") is not None:
         return f"{int(num('model_year'))} ({num('age_years'):.0f} years old)"
+    if group == "title words":
+        return "words in the title"
     if group == "city" and isinstance(row.get("city"), str):
         return row["city"]
     column = {"seller": "seller_type", "site": "source", "fiscal power": "fiscal_power", "first owner": "first_owner",
@@ -43,7 +45,7 @@ def contributions_dh(contrib: np.ndarray, features: list[str], estimate: np.ndar
     A group's log contribution c becomes estimate × (1 − e^(−c)): the DH the estimate would lose if
     that group were at its average effect.
     """
-    groups = pd.Series([FEATURE_GROUPS.get(f, f) for f in features])
+    groups = pd.Series([FEATURE_GROUPS.get(f, "title words" if f.startswith("title_") else f) for f in features])
     logs = pd.DataFrame(contrib[:, : len(features)], columns=features).T.groupby(groups.to_numpy()).sum().T
     return pd.DataFrame(estimate[:, None] * (1 - np.exp(-logs.to_numpy())), columns=logs.columns)
 

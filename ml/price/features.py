@@ -33,7 +33,12 @@ FEATURE_GROUPS = {
 
 # Placeholder mileages that sellers type when the form insists (999 999, 1 234 567…).
 MILEAGE_PLACEHOLDER_KM = 990_000
+YEAR = re.compile(r"(19|20)\d\d")
 BUCKET = re.compile(r"^\s*(\d[\d\s\u202f\u00a0]*)\s*-\s*(\d[\d\s\u202f\u00a0]*)")
+TOKEN = re.compile(r"[a-z0-9]+")
+TITLE_CITY = re.compile(r"\s(?:à|a)\s+([^\d(]+?)\s*$", re.IGNORECASE)
+MAX_TITLE_TOKENS = 120
+MIN_TITLE_TOKEN_COUNT = 15
 PLUS = re.compile(r"^\s*(?:plus de|>)\s*(\d[\d\s\u202f\u00a0]*)", re.IGNORECASE)
 
 
@@ -56,6 +61,12 @@ def bucket_midpoint(text) -> float:
     if match := PLUS.match(text):
         return float(re.sub(r"\D", "", match.group(1)))
     return np.nan
+
+
+def title_tokens(title) -> frozenset:
+    """Words of an ad title, accents stripped: trims and options ('amg', 'r line', 'full options') live there."""
+    key = normalize_key(title)
+    return frozenset(TOKEN.findall(key)) if key else frozenset()
 
 
 def _column(frame: pd.DataFrame, *names: str) -> pd.Series:
@@ -121,7 +132,12 @@ def base_frame(listings: pd.DataFrame) -> pd.DataFrame:
     frame["model"] = [f"{b}|{m}" if m else None for b, m in zip(brand, model)]
     for name in ("fuel", "gearbox", "origin", "condition", "region", "seller_type", "source"):
         frame[name] = _column(listings, name).map(normalize_key)
-    frame["city"] = _column(listings, "city", "city_raw").map(normalize_key)
+    city = _column(listings, "city", "city_raw").map(normalize_key)
+    # Avito titles often end with "… à Casablanca" when the export has no city column.
+    from_title = _column(listings, "title").map(
+        lambda t: normalize_key(m.group(1)) if isinstance(t, str) and (m := TITLE_CITY.search(t)) else None)
+    frame["city"] = city.where(city.notna(), from_title)
+    frame["title_tokens"] = _column(listings, "title").map(title_tokens)
     return frame
 
 
@@ -133,25 +149,48 @@ class FeatureSchema:
     features: list[str] = field(default_factory=lambda: list(FEATURES))
     _lookup: dict = field(default_factory=dict, repr=False)
 
+    tokens: list[str] = field(default_factory=list)
+
     @classmethod
     def fit(cls, base: pd.DataFrame, min_count: int = 2) -> "FeatureSchema":
         categories = {}
         for name in CATEGORICAL:
             counts = base[name].value_counts()
             categories[name] = sorted(counts[counts >= min_count].index.tolist())
-        return cls(categories=categories)
+        # Title words frequent enough to learn from, except years (model_year has them) and the words
+        # already captured as brand or model.
+        counts = pd.Series([t for tokens in base["title_tokens"] for t in tokens], dtype="object").value_counts()
+        known = {w for v in categories["brand"] + categories["model"] for w in TOKEN.findall(v)}
+        tokens = [t for t, n in counts.items() if n >= MIN_TITLE_TOKEN_COUNT and not YEAR.fullmatch(t)
+                  and t not in known and len(t) > 1][:MAX_TITLE_TOKENS]
+        features = list(FEATURES) + [f"title_{t}" for t in tokens]
+        return cls(categories=categories, features=features, tokens=tokens)
+
+    def _token_matrix(self, base: pd.DataFrame) -> np.ndarray:
+        position = {t: j for j, t in enumerate(self.tokens)}
+        out = np.zeros((len(base), len(self.tokens)), dtype="float64")
+        for i, tokens in enumerate(base["title_tokens"]):
+            for t in tokens:
+                if (j := position.get(t)) is not None:
+                    out[i, j] = 1.0
+        return out
 
     def encode(self, base: pd.DataFrame) -> pd.DataFrame:
         out = base[NUMERIC].copy()
         for name in CATEGORICAL:
             out[name] = pd.Categorical(base[name], categories=self.categories.get(name, []))
+        if self.tokens:
+            tokens = pd.DataFrame(self._token_matrix(base), columns=[f"title_{t}" for t in self.tokens], index=base.index)
+            out = pd.concat([out, tokens], axis=1)
         return out[self.features]
 
     def matrix(self, base: pd.DataFrame) -> np.ndarray:
         """The same encoding as a float matrix (category codes, NaN when unseen): LightGBM predicts from it
         without its slow pandas conversion, with codes identical to the training frame's."""
         out = np.empty((len(base), len(self.features)), dtype="float64")
-        for j, name in enumerate(self.features):
+        if self.tokens:
+            out[:, len(self.features) - len(self.tokens):] = self._token_matrix(base)
+        for j, name in enumerate(self.features[: len(self.features) - len(self.tokens)]):
             if name in self.categories:
                 lookup = self._lookup.setdefault(name, {v: i for i, v in enumerate(self.categories[name])})
                 out[:, j] = [lookup.get(v, np.nan) for v in base[name]]
@@ -161,11 +200,11 @@ class FeatureSchema:
 
     def to_json(self) -> dict:
         return {"features": self.features, "numeric": NUMERIC, "categorical": CATEGORICAL,
-                "categories": self.categories, "groups": FEATURE_GROUPS}
+                "categories": self.categories, "title_tokens": self.tokens, "groups": FEATURE_GROUPS}
 
     @classmethod
     def from_json(cls, data: dict) -> "FeatureSchema":
-        return cls(categories=data["categories"], features=data["features"])
+        return cls(categories=data["categories"], features=data["features"], tokens=data.get("title_tokens", []))
 
 
 def build_features(listings: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

@@ -78,8 +78,9 @@ def test_candidates_are_compared_on_the_same_split(listings):
     table = compare_candidates(listings, only=["lightgbm", "linear_ridge"])
     assert set(table["candidate"]) == {"lightgbm", "linear_ridge"}
     assert (table["rows"] == table["rows"].iloc[0]).all()
-    # Prices are multiplicative in age and mileage: trees beat a linear model of log price.
-    assert table.iloc[0]["candidate"] == "lightgbm"
+    # Both learn the market's price process, and the table is ranked by median APE.
+    assert (table["r2_log"] > 0.8).all()
+    assert table["median_ape"].is_monotonic_increasing
 
 
 def test_unscorable_rows_count_as_full_errors():
