@@ -36,6 +36,8 @@ def active_listings(con) -> pd.DataFrame:
 class PriceModelConfig(dg.Config):
     # The candidate comparison adds a few seconds per 10,000 listings; a retrain can skip it.
     compare_candidates: bool = os.environ.get("AUTOLIST_PRICE_CANDIDATES", "1") != "0"
+    # Early stopping usually ends far sooner; a cap bounds the run time.
+    max_rounds: int = 3000
 
 
 def build_ml_assets() -> list[dg.AssetsDefinition]:
@@ -47,7 +49,7 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         promoted to champion in the registry only if not worse than the current one."""
         with warehouse.connect(read_only=True) as con:
             listings = con.execute("select * from main.fct_listings").df()
-        model, valid = fit_price_model(listings, split="time")
+        model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
         segments = segment_metrics(valid)
         candidates = compare_candidates(listings, split="time") if config.compare_candidates else None
         decision = register(model, valid, listings[listings["listing_key"].isin(valid["listing_key"])],
