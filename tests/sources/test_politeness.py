@@ -33,12 +33,14 @@ def test_a_disallowed_path_is_never_fetched(server):
 
 def test_the_rate_limit_holds_between_request_timestamps(server):
     before = len(server.requests("moteur"))
-    with HttpFetcher(min_interval=0.12, max_connections=4) as fetcher:
+    with HttpFetcher(min_interval=0.15, max_connections=4) as fetcher:
         for offset in range(0, 120, 15):
             fetcher.get(f"{server.moteur_url}{MOTEUR_LIST}{offset}")
     times = sorted(r.at for r in server.requests("moteur")[before:])
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    assert len(times) == 8 and min(gaps) >= 0.11
+    # arrivals carry the network's jitter (a shared machine), so a single gap may shrink a little, never the rate
+    assert len(times) == 8 and min(gaps) >= 0.12
+    assert times[-1] - times[0] >= 7 * 0.15 - 0.02
 
 
 def test_every_request_carries_the_identifying_user_agent(server):
