@@ -113,10 +113,12 @@ class RetryPolicy:
     base_delay_s: float = 1.0
     max_delay_s: float = 60.0
     max_retry_after_s: float = 300.0  # a longer Retry-After is a ban, not a pause: give up instead
+    local_base_delay_s: float = 0.05  # the demo on 127.0.0.1 has no crowd to spread out from
 
-    def backoff(self, attempt: int, rng: random.Random) -> float:
+    def backoff(self, attempt: int, rng: random.Random, local: bool = False) -> float:
         """Delay before attempt `attempt + 1`: base·2^attempt, jittered to 50–150 % so clients spread out."""
-        return min(self.max_delay_s, self.base_delay_s * 2 ** attempt) * rng.uniform(0.5, 1.5)
+        base = min(self.base_delay_s, self.local_base_delay_s) if local else self.base_delay_s
+        return min(self.max_delay_s, base * 2 ** attempt) * rng.uniform(0.5, 1.5)
 
 
 def retry_after_seconds(headers: dict[str, str]) -> float | None:
@@ -238,6 +240,7 @@ def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: R
     """Ask until an answer is final: 429 honours Retry-After, 5xx, challenges and network errors back off."""
     attempts: list[Response] = []
     errors: list[str] = []
+    local = is_local_host(url)
     for attempt in range(policy.max_attempts):
         politeness.check(url)
         try:
@@ -245,7 +248,7 @@ def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: R
         except FetchError as error:  # one attempt failed on the network
             errors.extend(error.network_errors)
             if attempt + 1 < policy.max_attempts:
-                time.sleep(policy.backoff(attempt, rng))
+                time.sleep(policy.backoff(attempt, rng, local))
             continue
         if response.status not in RETRY_STATUSES and not response.is_challenge:
             response.attempts, response.network_errors = attempts, errors
@@ -256,7 +259,7 @@ def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: R
         retry_after = retry_after_seconds(response.headers) if response.status == 429 else None
         if retry_after is not None and retry_after > policy.max_retry_after_s:
             break
-        delay = retry_after if retry_after is not None else policy.backoff(attempt, rng)
+        delay = retry_after if retry_after is not None else policy.backoff(attempt, rng, local)
         politeness.defer(url, delay)
     if attempts:
         final = attempts.pop()

@@ -47,3 +47,20 @@ def test_default_politeness_depends_on_the_host():
     assert is_local_host("http://127.0.0.1:8765/x") and is_local_host("http://localhost/x")
     assert not is_local_host("https://www.avito.ma/fr/maroc")
     assert "AutoListBot" in DEFAULT_USER_AGENT and "contact" in DEFAULT_USER_AGENT
+
+
+def test_backoff_grows_exponentially_with_jitter_and_reads_retry_after():
+    import random
+
+    from autolist_assets.sources.fetch import RetryPolicy, retry_after_seconds
+
+    policy, rng = RetryPolicy(base_delay_s=1.0, max_delay_s=10.0), random.Random(0)
+    delays = [[policy.backoff(attempt, rng) for _ in range(200)] for attempt in range(5)]
+    for attempt, samples in enumerate(delays):
+        nominal = min(10.0, 2 ** attempt)
+        assert 0.5 * nominal <= min(samples) < max(samples) <= 1.5 * nominal
+        assert len(set(samples)) == 200  # jittered, so parallel clients spread out
+    assert max(policy.backoff(3, rng, local=True) for _ in range(50)) <= 0.05 * 8 * 1.5
+    assert retry_after_seconds({"Retry-After": "7"}) == 7.0
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a past date: no wait
+    assert retry_after_seconds({}) is None
