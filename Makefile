@@ -5,7 +5,10 @@ SHELL := /bin/bash
 export AUTOLIST_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The machine's Python 3.11; uv must never download an interpreter.
-export UV_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The resolved interpreter, not a pyenv shim, so uv never sees a new path and rebuilds the venv.
+ifndef UV_PYTHON
+export UV_PYTHON := $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null || python3 -c 'import sys; print(sys.executable)')
+endif
 export UV_PYTHON_DOWNLOADS := never
 export DO_NOT_TRACK := 1
 

@@ -140,14 +140,30 @@ class Recommender:
         collaborative = _scale(np.asarray(self.covisit[items].T @ weights).ravel())
         if method == "collaborative":
             return collaborative
-        # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence,
-        # so it gets the typical listing's value for both and its content decides where it ranks.
+        # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence.
+        # It inherits the mean of the listings of its own model (the median listing's when none is warm),
+        # and its content decides where it ranks among them.
         cold = self.popularity == 0
         if cold.any() and not cold.all():
-            collaborative = np.where(cold, np.median(collaborative[~cold]), collaborative)
-            popularity = np.where(cold, np.median(popularity[~cold]), popularity)
+            collaborative = self._inherit(collaborative, cold)
+            popularity = self._inherit(popularity, cold)
         w_content, w_collaborative, w_popularity = self.weights
         return w_content * content + w_collaborative * collaborative + w_popularity * popularity
+
+    def _inherit(self, scores: np.ndarray, cold: np.ndarray) -> np.ndarray:
+        """Cold items take the mean score of the warm listings of the same brand and model."""
+        groups = self.model_groups
+        warm = ~cold
+        sums = np.bincount(groups[warm], weights=scores[warm], minlength=groups.max() + 1)
+        counts = np.bincount(groups[warm], minlength=groups.max() + 1)
+        inherited = np.where(counts > 0, sums / np.maximum(counts, 1), np.median(scores[warm]))
+        return np.where(cold, inherited[groups], scores)
+
+    @property
+    def model_groups(self) -> np.ndarray:
+        if "_model_groups" not in self.__dict__:
+            self.__dict__["_model_groups"] = pd.factorize(self.items["brand"].astype(str) + "|" + self.items["model"].astype(str))[0]
+        return self.__dict__["_model_groups"]
 
     def _allowed(self, filters: dict | None, exclude: np.ndarray) -> np.ndarray:
         allowed = self.items["is_active"].to_numpy(bool).copy()
