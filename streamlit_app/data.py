@@ -180,6 +180,8 @@ SCRAPE_HEALTH = """
     from scrape_health order by scrape_date desc, source
 """
 
+DUPLICATE_RATES = "select source, listings, vehicles, duplicate_rate, cross_posted_listings from duplicate_rates order by source"
+
 REJECTIONS = "select scrape_date, rejection_reason, rows from rejections order by scrape_date"
 
 MODEL_VERSIONS = "select * from model_versions order by version desc"

@@ -32,6 +32,7 @@ SNAPSHOT_TABLES = {
     "listing_volume": "select * from wh.main.listing_volume",
     "price_drops": "select * from wh.main.price_drops",
     "scrape_health": "select * from wh.main.scrape_health",
+    "duplicate_rates": "select * from wh.main.duplicate_rates",
     "rejections": """
         select scrape_date, rejection_reason, count(*) as rows
         from wh.main.listings_rejected group by all
@@ -46,7 +47,7 @@ MODEL_VERSION_COLUMNS = ["version", "trained_at", "rows", "training_window", "ma
 # The dbt models the snapshot reads; the serving asset depends on each of them.
 SNAPSHOT_MODELS = [
     "fct_listings", "prices_by_model_year_city", "brand_share_by_city", "depreciation_curves", "listing_volume",
-    "price_drops", "scrape_health", "listings_rejected",
+    "price_drops", "scrape_health", "duplicate_rates", "listings_rejected",
 ]
 
 

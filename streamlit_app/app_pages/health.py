@@ -21,6 +21,13 @@ if not health.empty:
     st.dataframe(health, hide_index=True, width="stretch", column_config={"rejection_rate": st.column_config.NumberColumn(format="%.1%%")})
     st.plotly_chart(px.line(health, x="scrape_date", y="listings", color="source", markers=True, title="listings scraped per day"), width="stretch")
 
+st.subheader("Duplicates per site")
+duplicates = data.query(data.DUPLICATE_RATES)
+if not duplicates.empty:
+    cols = st.columns(len(duplicates))
+    for col, row in zip(cols, duplicates.itertuples()):
+        col.metric(f"{row.source}: duplicate rate", f"{row.duplicate_rate:.1%}", help=f"{row.listings} listings, {row.vehicles} vehicles")
+
 st.subheader("Rejected rows by reason")
 rejections = data.query(data.REJECTIONS)
 if rejections.empty:
