@@ -16,6 +16,7 @@ from ml.price.explain import COMPARABLE_COLUMNS, ComparablesIndex, contributions
 from ml.price.features import FeatureSchema, base_frame
 from ml.price.rating import rate_many
 
+COMPARABLES_PER_MODEL = 200
 PREDICTION_COLUMNS = [
     "listing_key", "predicted_price_dh", "price_gap_pct", "low_80_dh", "high_80_dh", "low_90_dh", "high_90_dh",
     "price_percentile", "deal_rating", "rating_rule", "comparables_count", "explanation", "comparables",
@@ -130,4 +131,8 @@ def comparables_frame(listings: pd.DataFrame, base: pd.DataFrame) -> pd.DataFram
             "title": listings["title"].astype("string").to_numpy() if "title" in listings else None,
         }
     )
-    return frame[frame["model"].notna()][COMPARABLE_COLUMNS].reset_index(drop=True)
+    frame = frame[frame["model"].notna()]
+    # The latest COMPARABLES_PER_MODEL listings of each model: enough to find near neighbours and to apply
+    # the rating's minimum, and small enough that one estimate searches a few hundred rows, not millions.
+    frame = frame.groupby("model", sort=False).tail(COMPARABLES_PER_MODEL)
+    return frame[COMPARABLE_COLUMNS].reset_index(drop=True)
