@@ -26,14 +26,14 @@ CHROME_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800",
 ]
-# (url path, what proves the page rendered its data)
+# Each page's URL path (st.navigation derives it from the page file's name).
 PAGES = {
-    "market": ("", '[data-testid="stPlotlyChart"]'),
-    "model_explorer": ("model_explorer", '[data-testid="stPlotlyChart"]'),
-    "estimator": ("estimator", '[data-testid="stFormSubmitButton"]'),
-    "deals": ("deals", '[data-testid="stDataFrame"]'),
-    "recommendations": ("recommendations", '[data-testid="stDataFrame"]'),
-    "health": ("health", '[data-testid="stDataFrame"]'),
+    "market": "",
+    "model_explorer": "model_explorer",
+    "estimator": "estimator",
+    "deals": "deals",
+    "recommendations": "recommendations",
+    "health": "health",
 }
 ERROR_SELECTOR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
@@ -79,15 +79,16 @@ def chromium():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def _wait_rendered(driver, selector: str, timeout: float = 60) -> None:
+def _wait_rendered(driver, timeout: float = 60) -> None:
+    """Wait for the page's title, for its script to finish, and for every Plotly chart to be drawn."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
-    # The script may still be running (more elements to come): wait for the "running" widget to go.
-    WebDriverWait(driver, timeout).until(
-        lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.1)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] h1'))
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
+    wait.until(
+        lambda d: all(chart.find_elements(By.CSS_SELECTOR, ".main-svg") for chart in d.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]'))
     )
 
 
@@ -98,12 +99,12 @@ def visit_pages(base_url: str, out_dir: Path | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     driver = chromium()
     try:
-        for name, (path, ready) in PAGES.items():
+        for name, path in PAGES.items():
             driver.get(f"{base_url}/{path}")
             try:
-                _wait_rendered(driver, ready)
+                _wait_rendered(driver)
             except Exception as error:  # a page that never renders is an error of that page
-                errors[name] = [f"did not render {ready}: {type(error).__name__}"]
+                errors[name] = [f"did not finish rendering: {type(error).__name__}"]
             else:
                 errors[name] = [e.text[:300] for e in driver.find_elements(By.CSS_SELECTOR, ERROR_SELECTOR)]
             if out_dir:
@@ -125,7 +126,7 @@ def estimator_latency_ms(base_url: str, submissions: int = 30) -> list[float]:
     timings = []
     try:
         driver.get(f"{base_url}/estimator")
-        _wait_rendered(driver, PAGES["estimator"][1])
+        _wait_rendered(driver)
         asking = driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Asking price (DH, optional)"]')
         button = driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button')
         for i in range(submissions + 1):

@@ -56,7 +56,7 @@ def pipeline(tmp_path_factory, isolated_data_dir) -> PipelineRun:
 
     today = datetime.now(timezone.utc).date()
     window = (today - timedelta(days=2), today - timedelta(days=1))
-    market = Market(MarketConfig(seed=11, today=today, history_days=6, avito_per_day=70, moteur_per_day=25, faults=Faults.off()))
+    market = Market(MarketConfig(seed=11, today=today, history_days=6, avito_per_day=200, moteur_per_day=60, faults=Faults.off()))
     truth_keys = {
         f"{source}:{listing_id}" for source in ("avito", "moteur") for listing_id in market.ground_truth(source, *window)["listing_id"]
     }
