@@ -127,7 +127,9 @@ def estimator_latency_ms(base_url: str, submissions: int = 30) -> list[float]:
     try:
         driver.get(f"{base_url}/estimator")
         _wait_rendered(driver)
-        asking = driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Asking price (DH, optional)"]')
+        asking = WebDriverWait(driver, 60).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, 'input[aria-label="Asking price (DH, optional)"]')
+        )
         button = driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button')
         for i in range(submissions + 1):
             price = 80_000 + 1_000 * i

@@ -22,7 +22,8 @@ SNAPSHOT_TABLES = {
     "listings": """
         select l.* exclude (seller_name_hash, seller_phone_hash),
                p.predicted_price_dh, p.price_gap_pct, p.low_80_dh, p.high_80_dh, p.low_90_dh, p.high_90_dh,
-               p.deal_rating, p.rating_rule, p.model_version
+               -- Typed explicitly: a window too thin to rate anything leaves these all-null (type NULL).
+               p.deal_rating::varchar as deal_rating, p.rating_rule::varchar as rating_rule, p.model_version
         from wh.main.fct_listings l
         left join wh.ml.price_predictions p using (listing_key)
     """,
