@@ -19,7 +19,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DBT = $(UV) run dbt
 
-.PHONY: help setup uv sync chromium manifest test demo screenshots clean
+.PHONY: help setup uv sync chromium manifest dagster-home test demo screenshots clean
 
 help:
 	@echo "make demo    set up, scrape the demo marketplace, build everything, serve the Dagster UI and the app"
@@ -43,7 +43,11 @@ chromium:
 manifest: sync
 	$(DBT) parse --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --no-partial-parse --quiet
 
-setup: sync chromium manifest
+# The project's own Dagster instance: telemetry off, one writer pool (see dagster.yaml).
+dagster-home:
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+setup: sync chromium manifest dagster-home
 
 test: setup
 	$(UV) run pytest
