@@ -45,8 +45,10 @@ def _cases(model: Recommender, train: pd.DataFrame, test: pd.DataFrame, users: n
         allowed = (first <= day) & (last >= day)
         seen = train_by_user.get(user)
         if seen is not None:
-            allowed[seen["listing_key"].map(model.item_index).dropna().to_numpy(int)] = False
-        relevant = held["listing_key"].map(model.item_index).dropna().to_numpy(int)
+            seen_items = model.positions(seen["listing_key"])
+            allowed[seen_items[seen_items >= 0]] = False
+        relevant = model.positions(held["listing_key"])
+        relevant = relevant[relevant >= 0]
         relevant = np.unique(relevant[allowed[relevant]])
         if relevant.size == 0:
             continue

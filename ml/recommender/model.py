@@ -119,13 +119,21 @@ class Recommender:
         )
 
     # ------------------------------------------------------------------ scoring
+    def positions(self, keys) -> np.ndarray:
+        """Item numbers of listing keys, -1 for keys the model does not know."""
+        # A hash index lookup costs the keys asked for; Series.map(dict) would rebuild the whole dict each call.
+        if "_key_index" not in self.__dict__:
+            self.__dict__["_key_index"] = pd.Index(self.items["listing_key"])
+        return self.__dict__["_key_index"].get_indexer(pd.Index(keys))
+
     def _history_arrays(self, user_id: str) -> tuple[np.ndarray, np.ndarray]:
         history = self.user_history.get(user_id)
         if history is None or history.empty:
             return np.array([], dtype=int), np.array([], dtype=np.float32)
         grouped = history.groupby("listing_key")["w"].sum()
-        grouped = grouped[grouped.index.isin(self.item_index)]
-        return grouped.index.map(self.item_index).to_numpy(int), grouped.to_numpy(np.float32)
+        items = self.positions(grouped.index)
+        known = items >= 0
+        return items[known], grouped.to_numpy(np.float32)[known]
 
     def scores(self, user_id: str, method: str = "hybrid") -> np.ndarray:
         """A score per item for one user: popularity, content, collaborative or hybrid."""
@@ -190,11 +198,10 @@ class Recommender:
     def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
         """Top-k active listings for a user with a short reason each; unknown users get popular picks."""
         history = self.user_history.get(user_id)
-        contacted = (
-            history.loc[history["event"] == "contact", "listing_key"].map(self.item_index).dropna().to_numpy(int)
-            if history is not None
-            else np.array([], dtype=int)
-        )
+        contacted = np.array([], dtype=int)
+        if history is not None:
+            contacted = self.positions(history.loc[history["event"] == "contact", "listing_key"])
+            contacted = contacted[contacted >= 0]
         scores = self.scores(user_id, method)
         top = self._top(scores, self._allowed(filters, contacted), k)
         return self._with_reasons(top, scores, user_id, filters)
