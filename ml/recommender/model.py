@@ -14,7 +14,10 @@ Inactive listings and listings the user already contacted are never returned.
 
 from __future__ import annotations
 
+import os
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -240,10 +243,6 @@ class Recommender:
 
 def save_recommender(model: Recommender, path) -> None:
     """Pickle the whole recommender (arrays, sparse matrix, histories) to one file, atomically."""
-    import os
-    import pickle
-    from pathlib import Path
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -254,7 +253,5 @@ def save_recommender(model: Recommender, path) -> None:
 
 def load_recommender(path) -> Recommender:
     """Load a recommender written by save_recommender."""
-    import pickle
-
     with open(path, "rb") as handle:
         return pickle.load(handle)
