@@ -1,4 +1,5 @@
-{{ config(severity='error', tags=['critical']) }}
+{{ config(severity='error', tags=['critical'], meta={'dagster': {'ref': {'name': 'listings_rejected'}}}) }}
+-- Attached to listings_rejected in Dagster (meta.dagster.ref), so it runs as a blocking asset check there.
 -- Accounting equality: per partition (scrape day × site, or imported file), every raw row is either staged as
 -- trusted (int_listings_accepted) or quarantined (listings_rejected), never both, never lost. Returns the
 -- partitions where raw rows <> accepted rows + rejected rows.
