@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +68,52 @@ def pii_salt() -> str:
 def recommender_path() -> Path:
     """The trained recommender, read by the app and the API."""
     return models_dir() / "recommender" / "recommender.pkl"
+
+
+class DataDirError(OSError):
+    """The data dir cannot take the pipeline's writes (read-only, full, missing rights): the message names the path."""
+
+
+def min_free_bytes() -> int:
+    """Free space a run needs before it starts writing (AUTOLIST_MIN_FREE_MB, default 64 MB)."""
+    return int(float(os.environ.get("AUTOLIST_MIN_FREE_MB", "64")) * 1024 * 1024)
+
+
+def ensure_writable(directory: Path | None = None) -> Path:
+    """Fail before the first write, naming the folder, when it is read-only or its disk is (nearly) full.
+
+    A run that starts anyway could only fail halfway; failing here leaves the warehouse exactly as it was.
+    """
+    directory = Path(directory) if directory is not None else data_dir()
+    probe = directory / f".write-probe-{os.getpid()}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise DataDirError(
+            error.errno, f"cannot write to the data dir {directory}: {error.strerror or error} "
+            "(read-only or full? set AUTOLIST_DATA_DIR to a writable folder)", str(directory),
+        ) from error
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    free = shutil.disk_usage(directory).free
+    if free < min_free_bytes():
+        raise DataDirError(
+            28, f"the disk of the data dir {directory} is nearly full: {free // 1024} KB free, "
+            f"{min_free_bytes() // 1024} KB needed (AUTOLIST_MIN_FREE_MB)", str(directory),
+        )
+    return directory
+
+
+def write_error(error: BaseException, path: Path | str) -> DataDirError:
+    """A write that failed midway (disk full, read-only), re-raised with the file it was writing."""
+    errno = getattr(error, "errno", None) or 5
+    reason = getattr(error, "strerror", None) or str(error)
+    return DataDirError(errno, f"cannot write {path}: {reason} (disk full or read-only? nothing of this "
+                               "partition was committed)", str(path))

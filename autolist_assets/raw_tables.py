@@ -103,6 +103,23 @@ create table if not exists raw.scrape_reports (
     scraped_at timestamptz
 )
 """
+# One row per page a scrape could not read (the page itself stays in the WARC lake for replay), replaced with
+# its partition; a partition that failed keeps its failures here while its rows stay as they were.
+PARSE_FAILURES_DDL = """
+create table if not exists raw.parse_failures (
+    scrape_date date,
+    source varchar,
+    url varchar,
+    page varchar,
+    reason varchar,
+    detail varchar,
+    http_status integer,
+    partition_failed boolean,
+    recorded_at timestamptz
+)
+"""
+_FAILURE_COLUMNS = ("url", "page", "reason", "detail", "http_status")
+
 # Report columns added by #3, appended so older warehouses gain them in place.
 SCRAPE_REPORT_EXTRA_COLUMNS = {
     "listings_found": "integer",
@@ -123,8 +140,30 @@ _REPORT_COLUMNS = (
 _TRACKED_FIELDS = tuple(f.name for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at"))
 
 
-def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict) -> None:
-    """Swap one partition's rows and report in a single transaction, so a rerun never duplicates."""
+def _replace_failures(con, scrape_day: date, source: str, failures, partition_failed: bool, at: datetime) -> None:
+    con.execute("delete from raw.parse_failures where scrape_date = ? and source = ?", [scrape_day, source])
+    if failures:
+        con.executemany(
+            "insert into raw.parse_failures values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[scrape_day, source, *(f.get(name) for name in _FAILURE_COLUMNS), partition_failed, at] for f in failures],
+        )
+
+
+def record_failed_partition(con, scrape_day: date, source: str, failures: list[dict]) -> None:
+    """Keep the pages that made a partition fail; its rows and report stay as the last complete scrape left them."""
+    ensure_raw_tables(con)
+    con.execute("begin transaction")
+    try:
+        _replace_failures(con, scrape_day, source, failures, True, datetime.now(timezone.utc))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict,
+                      failures: list[dict] | None = None) -> None:
+    """Swap one partition's rows, report and parse failures in a single transaction, so a rerun never duplicates."""
     scraped_at = datetime.now(timezone.utc)
     table = pa.Table.from_pylist(
         [{**row, "scrape_date": scrape_day, "scraped_at": scraped_at} for row in rows],
@@ -161,6 +200,7 @@ def replace_partition(con, scrape_day: date, source: str, rows: list[dict], repo
             f"values ({', '.join('?' for _ in _REPORT_COLUMNS)})",
             [values[name] for name in _REPORT_COLUMNS],
         )
+        _replace_failures(con, scrape_day, source, failures or [], False, scraped_at)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -172,7 +212,7 @@ def replace_partition(con, scrape_day: date, source: str, rows: list[dict], repo
 def ensure_raw_tables(con) -> None:
     """Create the raw schema and tables if this warehouse has never been written."""
     con.execute("create schema if not exists raw")
-    for ddl in (RAW_LISTINGS_DDL, SCRAPE_REPORTS_DDL, IMPORTED_LISTINGS_DDL, IMPORT_REJECTIONS_DDL):
+    for ddl in (RAW_LISTINGS_DDL, SCRAPE_REPORTS_DDL, IMPORTED_LISTINGS_DDL, IMPORT_REJECTIONS_DDL, PARSE_FAILURES_DDL):
         con.execute(ddl)
     # warehouses created before #3 gain the appended columns in place
     existing = set(con.execute(

@@ -43,7 +43,8 @@ class PriceModelConfig(dg.Config):
 def build_ml_assets() -> list[dg.AssetsDefinition]:
     """The ML assets, wired to the dbt model keys looked up in the manifest."""
 
-    @dg.asset(deps=[fct_listings_key()], group_name=ML_GROUP, kinds={"lightgbm", "python"})
+    # Reading counts too: DuckDB refuses a reader process while another process writes (and the reverse).
+    @dg.asset(deps=[fct_listings_key()], group_name=ML_GROUP, kinds={"lightgbm", "python"}, pool=WAREHOUSE_POOL)
     def price_model(context: dg.AssetExecutionContext, config: PriceModelConfig, warehouse: Warehouse) -> dg.MaterializeResult:
         """A LightGBM model of log asking price with conformal ranges, validated on the most recent listings;
         promoted to champion in the registry only if not worse than the current one."""

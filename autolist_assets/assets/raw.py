@@ -8,14 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from autolist_assets import paths
 from autolist_assets.partitions import scrape_partitions
-from autolist_assets.raw_tables import ensure_raw_tables, replace_partition
+from autolist_assets.raw_tables import ensure_raw_tables, record_failed_partition, replace_partition
 from autolist_assets.resources import WAREHOUSE_POOL, Marketplace, Warehouse
 from autolist_assets.sources import BrowserFetcher, HttpFetcher, PageArchive, reparse_archive, scrape_partition
 from autolist_assets.sources.archive import partial_path
-from autolist_assets.sources.scrape import reusable_pages
+from autolist_assets.sources.scrape import ScrapeError, reusable_pages
 from autolist_assets.sources.csv_import import load_csv_exports
 
 RAW_GROUP = "raw"
@@ -48,8 +49,10 @@ def raw_listings(
 ) -> dg.MaterializeResult:
     """Listings of each site and posting day, scraped with every page archived in the lake before parsing."""
     keys = sorted(context.partition_keys)
+    paths.ensure_writable()
     salt = paths.pii_salt()
     reports = []
+    failed: list[dict] = []
     started = time.perf_counter()
     with ExitStack() as stack:
         fetchers: dict[str, object] = {}
@@ -57,21 +60,32 @@ def raw_listings(
             day_text, source = key.keys_by_dimension["date"], key.keys_by_dimension["source"]
             day = date.fromisoformat(day_text)
             archive_file = paths.archive_path(source, day_text)
-            if config.refetch:
-                if source not in fetchers:
-                    kind = marketplace.fetcher_kind(source)
-                    fetcher_class = BrowserFetcher if kind == "browser" else HttpFetcher
-                    fetchers[source] = stack.enter_context(fetcher_class(min_interval=config.min_interval_s))
-                archive_file.parent.mkdir(parents=True, exist_ok=True)
-                # a crashed run's pages come first, then the last complete archive: both are already paid for
-                reuse = reusable_pages(archive_file, partial_path(archive_file)) if config.incremental else {}
-                with PageArchive(archive_file) as archive:
-                    result = scrape_partition(
-                        source, day, marketplace.base_url(source), fetchers[source], archive, salt,
-                        log=context.log.debug, reuse=reuse,
-                    )
-            else:
-                result = reparse_archive(source, day, archive_file, salt)
+            try:
+                if config.refetch:
+                    if source not in fetchers:
+                        kind = marketplace.fetcher_kind(source)
+                        fetcher_class = BrowserFetcher if kind == "browser" else HttpFetcher
+                        fetchers[source] = stack.enter_context(fetcher_class(min_interval=config.min_interval_s))
+                    archive_file.parent.mkdir(parents=True, exist_ok=True)
+                    # a crashed run's pages come first, then the last complete archive: both are already paid for
+                    reuse = reusable_pages(archive_file, partial_path(archive_file)) if config.incremental else {}
+                    with PageArchive(archive_file) as archive:
+                        result = scrape_partition(
+                            source, day, marketplace.base_url(source), fetchers[source], archive, salt,
+                            log=context.log.debug, reuse=reuse,
+                        )
+                else:
+                    result = reparse_archive(source, day, archive_file, salt)
+            except ScrapeError as error:
+                # the partition keeps its last complete rows; the pages that failed are recorded, and the run fails
+                # loudly once the other partitions are done
+                with warehouse.connect() as con:
+                    record_failed_partition(con, day, source, error.failures)
+                failed.append({"partition": str(key), "error": str(error), "failed_pages": len(error.failures)})
+                context.log.error(f"[{index}/{len(keys)}] {key}: FAILED, nothing committed: {error}")
+                continue
+            except (OSError, duckdb.IOException) as error:
+                raise paths.write_error(error, archive_file) from error
             report = {
                 "mode": "fetch" if config.refetch else "reparse",
                 "pages": result.pages_fetched,
@@ -88,13 +102,30 @@ def raw_listings(
                 "duration_s": round(result.duration_s, 3),
                 "listings_per_s": round(len(result.rows) / result.duration_s, 1) if result.duration_s else None,
             }
-            with warehouse.connect() as con:
-                replace_partition(con, day, source, result.rows, report)
+            try:
+                with warehouse.connect() as con:
+                    replace_partition(con, day, source, result.rows, report, result.failures)
+            except (OSError, duckdb.IOException) as error:
+                raise paths.write_error(error, warehouse.resolved_path()) from error
             reports.append({"partition": str(key), **report})
             context.log.info(
                 f"[{index}/{len(keys)}] {key}: {report['listings']} listings from {report['pages']} pages "
                 f"in {report['duration_s']} s ({report['mode']})"
             )
+    if failed:
+        # the partitions that did complete are committed and recorded as such; the run itself fails
+        for report in reports:
+            context.log_event(dg.AssetMaterialization(
+                asset_key=context.asset_key, partition=report["partition"],
+                metadata={"listings": report["listings"], "retries": report["retries"]},
+            ))
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(keys)} partitions failed and were not committed: "
+            + "; ".join(f"{f['partition']}: {f['error']}" for f in failed),
+            metadata={"failed_partitions": dg.MetadataValue.json(failed),
+                      "completed_partitions": len(reports),
+                      "retries": sum(r["retries"] for r in reports)},
+        )
     total = sum(r["listings"] for r in reports)
     elapsed = time.perf_counter() - started
     return dg.MaterializeResult(
@@ -144,6 +175,7 @@ def imported_listings(
     context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Listings from CSV exports of earlier scrapes, loaded beside the scraped ones with rejected rows kept aside."""
+    paths.ensure_writable()
     with warehouse.connect() as con:
         ensure_raw_tables(con)
         results = load_csv_exports([Path(p) for p in config.paths], con, config.source, paths.pii_salt())

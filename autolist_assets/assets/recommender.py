@@ -43,7 +43,8 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
             metadata={"users": len(personas), "events": len(interactions), **{f"{e}s": int(n) for e, n in counts.items()}}
         )
 
-    @dg.asset(deps=[user_interactions], group_name=RECOMMENDER_GROUP, kinds={"python", "scipy"})
+    # A reader of the warehouse too: DuckDB refuses readers in one process while another writes.
+    @dg.asset(deps=[user_interactions], group_name=RECOMMENDER_GROUP, kinds={"python", "scipy"}, pool=WAREHOUSE_POOL)
     def recommender(warehouse: Warehouse) -> dg.MaterializeResult:
         """A hybrid content + co-visitation recommender, evaluated against popularity on each user's last session."""
         listings = _listings(warehouse)

@@ -12,7 +12,7 @@ from dagster_dbt import get_asset_key_for_model
 from autolist_assets import paths
 from autolist_assets.assets.ml import registry_root
 from autolist_assets.assets.warehouse import build_dbt_assets
-from autolist_assets.resources import Warehouse
+from autolist_assets.resources import WAREHOUSE_POOL, Warehouse
 from ml.price.registry import champion_version, versions
 
 SERVING_GROUP = "serving"
@@ -32,6 +32,12 @@ SNAPSHOT_TABLES = {
     "depreciation_curves": "select * from wh.main.depreciation_curves",
     "listing_volume": "select * from wh.main.listing_volume",
     "price_drops": "select * from wh.main.price_drops",
+    # Every asking-price period of every listing of a vehicle (reposts and cross-posts included), for the API.
+    "listing_price_history": """
+        select v.vehicle_id, h.* exclude (price_period_key)
+        from wh.main.listing_price_history h
+        inner join wh.intermediate.int_listing_vehicles v using (listing_key)
+    """,
     "scrape_health": "select * from wh.main.scrape_health",
     "duplicate_rates": "select * from wh.main.duplicate_rates",
     "rejections": """
@@ -48,7 +54,8 @@ MODEL_VERSION_COLUMNS = ["version", "trained_at", "rows", "training_window", "ma
 # The dbt models the snapshot reads; the serving asset depends on each of them.
 SNAPSHOT_MODELS = [
     "fct_listings", "prices_by_model_year_city", "brand_share_by_city", "depreciation_curves", "listing_volume",
-    "price_drops", "scrape_health", "duplicate_rates", "listings_rejected",
+    "price_drops", "scrape_health", "duplicate_rates", "listings_rejected", "listing_price_history",
+    "int_listing_vehicles",
 ]
 
 
@@ -95,6 +102,8 @@ def build_serving_assets(upstream: list[dg.AssetsDefinition]) -> list[dg.AssetsD
         deps=[*(get_asset_key_for_model([dbt], model) for model in SNAPSHOT_MODELS), *ml_keys],
         group_name=SERVING_GROUP,
         kinds={"duckdb"},
+        # it attaches the warehouse, which DuckDB refuses while another process writes it
+        pool=WAREHOUSE_POOL,
     )
     def serving_snapshot(warehouse: Warehouse) -> dg.MaterializeResult:
         """The tables the app reads, copied into serving.duckdb through a temporary file and an atomic rename."""

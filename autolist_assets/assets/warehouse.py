@@ -97,7 +97,7 @@ def build_partitioned_dbt_assets() -> dg.AssetsDefinition:
     )
     def autolist_dbt_partitioned(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtConfig):
         """Stages, normalizes and quarantines the raw listings of the run's day × site window."""
-        paths.data_dir()  # exports AUTOLIST_DATA_DIR for profiles.yml before dbt starts
+        paths.ensure_writable()  # exports AUTOLIST_DATA_DIR for profiles.yml, and names the folder if it is unwritable
         min_date, max_date = _window([str(key) for key in context.partition_keys])
         args = _dbt_args("build", full_refresh=config.full_refresh, min_date=min_date, max_date=max_date)
         yield from dbt.cli(args, context=context).stream()
@@ -119,7 +119,7 @@ def build_dbt_assets() -> dg.AssetsDefinition:
     )
     def autolist_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtConfig):
         """Identity, history, duplicates and the marts, rebuilt from every trusted listing."""
-        paths.data_dir()
+        paths.ensure_writable()
         yield from dbt.cli(_dbt_args("build", full_refresh=config.full_refresh), context=context).stream()
 
     return autolist_dbt_models

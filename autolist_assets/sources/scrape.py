@@ -33,6 +33,9 @@ _PRICE_FIELDS = ("price_dh", "old_price_dh", "monthly_payment_dh")
 class ScrapeError(RuntimeError):
     """A list page could not be fetched or parsed, so the partition cannot be complete."""
 
+    # every page that failed before the scrape gave up (the list page last), for the parse-failure record
+    failures: list[dict] = []
+
 
 class ChallengeBlocked(ScrapeError):
     """The site answered a list page with a Cloudflare challenge even after retries: reported, never read as empty."""
@@ -54,6 +57,8 @@ class ScrapeResult:
     challenges: int = 0
     reused_pages: int = 0
     gone: int = 0
+    # one record per page that could not be read: url, page ("list" or "ad"), reason, detail, http_status
+    failures: list[dict] = field(default_factory=list)
 
 
 class _Session:
@@ -73,9 +78,19 @@ class _Session:
         self.challenges = 0
         self.gone = 0
         self.failures: Counter[str] = Counter()
+        self.failure_records: list[dict] = []
         self.network_errors: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
         self._details: dict[str, dict | None] = {}
+
+    def fail(self, url: str, page: str, reason: str, detail: str = "", status: int | None = None) -> None:
+        """Count a page that could not be read and keep its record (once per page and reason)."""
+        if any(r["url"] == url and r["reason"] == reason for r in self.failure_records):
+            return
+        self.failures[reason] += 1
+        self.failure_records.append(
+            {"url": url, "page": page, "reason": reason, "detail": detail[:500], "http_status": status}
+        )
 
     def _count(self, response: Response) -> None:
         self.status_counts[response.status] += 1
@@ -105,17 +120,20 @@ class _Session:
         try:
             response = self.fetch(url)
         except FetchError as error:
+            self.fail(url, "list", "network", str(error))
             raise ScrapeError(f"{self.source}: list page {url}: {error}") from error
         if response.is_challenge:
+            self.fail(url, "list", "cloudflare", "challenge page", response.status)
             raise ChallengeBlocked(f"{self.source}: list page {url} answered a Cloudflare challenge")
         if response.status != 200:
+            self.fail(url, "list", f"http_{response.status}", "", response.status)
             raise ScrapeError(f"{self.source}: list page {url} answered HTTP {response.status}")
         try:
             if self.source == "avito":
                 return self.parser.parse_list_page(response.text, response.url, response.server_time)
             return self.parser.parse_list_page(response.text, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
-            self.failures["list_page"] += 1
+            self.fail(url, "list", "list_page", f"{type(error).__name__}: {error}", response.status)
             raise ScrapeError(f"{self.source}: cannot parse list page {url}: {error}") from error
 
     def detail(self, url: str) -> dict | None:
@@ -133,7 +151,7 @@ class _Session:
             try:
                 response = self.fetch(url)
             except FetchError as error:
-                self.failures["network"] += 1
+                self.fail(url, "ad", "network", str(error))
                 self.log(f"{self.source}: ad page {url} unreachable: {error}")
                 response = None
         if response is None:
@@ -142,17 +160,17 @@ class _Session:
             self.gone += 1
             parsed = {"ad_status": "gone"}
         elif response.is_challenge:
-            self.failures["cloudflare"] += 1
+            self.fail(url, "ad", "cloudflare", "challenge page", response.status)
         elif response.status != 200:
-            self.failures[f"http_{response.status}"] += 1
+            self.fail(url, "ad", f"http_{response.status}", "", response.status)
         else:
             try:
                 parsed = self.parser.parse_detail_page(response.text, response.url)
             except ParseError as error:  # one odd ad page must not sink the partition; it is counted and archived
-                self.failures["no_ad_data"] += 1
+                self.fail(url, "ad", "no_ad_data", str(error), response.status)
                 self.log(f"{self.source}: cannot parse ad page {url}: {error}")
             except Exception as error:
-                self.failures[type(error).__name__] += 1
+                self.fail(url, "ad", type(error).__name__, str(error), response.status)
                 self.log(f"{self.source}: cannot parse ad page {url}: {error}")
         self._details[url] = parsed
         return parsed
@@ -252,6 +270,9 @@ def _scrape_moteur(session: _Session, day: dt.date, start_url: str, pii_salt: st
             for card in cards:
                 detail = session.detail(card["url"])
                 posted_day = _utc_day(detail.get("posted_at")) if detail else None
+                if detail is not None and posted_day is None and detail.get("ad_status") != "gone":
+                    # moteur cards carry no date: an ad page without a readable one cannot be placed in a day
+                    session.fail(card["url"], "ad", "no_posting_date", "the ad page shows no readable Date line")
                 if posted_day is None or posted_day > day or card["listing_id"] in seen:
                     continue
                 if posted_day < day:
@@ -287,13 +308,17 @@ def scrape_partition(
     start_url = base_url.rstrip("/") + LIST_PATHS[source]
     rows: list[dict] = []
     walk = _scrape_avito if source == "avito" else _scrape_moteur
-    found = walk(session, day, start_url, pii_salt, rows)
+    try:
+        found = walk(session, day, start_url, pii_salt, rows)
+    except ScrapeError as error:
+        error.failures = list(session.failure_records)
+        raise
     return ScrapeResult(
         rows=rows, pages_fetched=session.pages_fetched, listings_found=found,
         parse_failures=sum(session.failures.values()), http_status_counts=dict(session.status_counts),
         duration_s=time.perf_counter() - started, failures_by_reason=dict(session.failures),
         retries=session.retries, network_errors=dict(session.network_errors), challenges=session.challenges,
-        reused_pages=session.reused_pages, gone=session.gone,
+        reused_pages=session.reused_pages, gone=session.gone, failures=list(session.failure_records),
     )
 
 
