@@ -3,19 +3,18 @@
 Pages never open connections themselves and never build SQL from user input: every query here is a
 constant with bound parameters. The pipeline replaces serving.duckdb by renaming a new file over it, so
 a read sees either the old snapshot or the new one, never a half-written file; the snapshot's mtime is
-part of every cache key, so a new snapshot is read as soon as it lands.
+part of every cache key, so a new snapshot is read as soon as it lands. The reading itself is
+autolist_assets.snapshot, which the REST API shares.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
-from autolist_assets import paths
+from autolist_assets import paths, snapshot
 
 EMPTY_STATE = "No data yet: run `make demo` to scrape the demo marketplace and publish a snapshot."
 DAGSTER_URL = "http://127.0.0.1:3000"
@@ -29,27 +28,11 @@ def snapshot_path() -> Path:
 
 
 def snapshot_version() -> float | None:
-    try:
-        return snapshot_path().stat().st_mtime
-    except FileNotFoundError:
-        return None
+    return snapshot.version()
 
 
 def _read(sql: str, params: tuple) -> pd.DataFrame:
-    # The rename that publishes a snapshot can race an open(): retry once on the new file.
-    for attempt in range(3):
-        try:
-            con = duckdb.connect(str(snapshot_path()), read_only=True)
-        except duckdb.IOException:
-            if attempt == 2:
-                raise
-            time.sleep(0.05)
-            continue
-        try:
-            return con.execute(sql, list(params)).df()
-        finally:
-            con.close()
-    raise RuntimeError("unreachable")
+    return snapshot.frame(sql, params)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=512)
