@@ -9,6 +9,9 @@
 - Hybrid: a weighted blend of content, collaborative and popularity scores, each scaled to [0, 1] per
   request; the weights are learned on each user's latest training session (see evaluate.train_recommender).
 - Popularity: the baseline everything is measured against.
+- Fresh slots: a classifieds buyer wants new ads, and a listing nobody has touched yet can never win on
+  co-visits or popularity. So the last `fresh_slots` places of a hybrid top-k go to the best-scored new
+  listings, unless new listings already earned them.
 Inactive listings and listings the user already contacted are never returned.
 """
 
@@ -69,6 +72,8 @@ class Recommender:
     # Hybrid weights of (content, collaborative, popularity); train_recommender learns them on held-out sessions.
     weights: tuple[float, float, float] = (0.5, 0.4, 0.1)
     item_index: dict[str, int] = field(default_factory=dict)
+    # Places of a hybrid top-k kept for new listings (no interactions yet); see the module docstring.
+    fresh_slots: int = 2
 
     # ------------------------------------------------------------------ training
     @classmethod
@@ -197,6 +202,25 @@ class Recommender:
         best = candidates[np.argpartition(-scores[candidates], k)[:k]]
         return best[np.argsort(-scores[best])]
 
+    def top_items(self, scores: np.ndarray, allowed: np.ndarray, k: int, method: str = "hybrid") -> np.ndarray:
+        """The k best allowed items; a hybrid list keeps its last `fresh_slots` places for new listings."""
+        top = self._top(scores, allowed, k)
+        fresh = min(self.fresh_slots, k // 2) if method == "hybrid" else 0
+        if fresh == 0 or top.size < k:
+            return top
+        cold = self.popularity == 0
+        missing = fresh - int(cold[top].sum())
+        if missing <= 0:
+            return top
+        newcomers = self._top(scores, allowed & cold, missing)
+        if newcomers.size == 0:
+            return top
+        # Drop the lowest-ranked warm items to make room; new listings go last, after the earned places.
+        warm_positions = np.flatnonzero(~cold[top])
+        dropped = set(warm_positions[-newcomers.size:].tolist())
+        kept = np.array([item for position, item in enumerate(top) if position not in dropped], dtype=top.dtype)
+        return np.concatenate([kept, newcomers])
+
     # ------------------------------------------------------------------ serving
     def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
         """Top-k active listings for a user with a short reason each; unknown users get popular picks."""
@@ -206,7 +230,7 @@ class Recommender:
             contacted = self.positions(history.loc[history["event"] == "contact", "listing_key"])
             contacted = contacted[contacted >= 0]
         scores = self.scores(user_id, method)
-        top = self._top(scores, self._allowed(filters, contacted), k)
+        top = self.top_items(scores, self._allowed(filters, contacted), k, method)
         return self._with_reasons(top, scores, user_id, filters)
 
     def similar_listings(self, listing_key: str, k: int = 10, filters: dict | None = None) -> pd.DataFrame:
@@ -233,7 +257,8 @@ class Recommender:
                 row = self.items.iloc[anchor]
                 event = EVENT_WORDS[strongest.get(row["listing_key"], "view")]
                 reasons.append(f"similar to the {row['brand']} {row['model']} you {event}")
-            result["reason"] = reasons
+            new = self.popularity[top] == 0
+            result["reason"] = [f"new listing, {reason}" if is_new else reason for reason, is_new in zip(reasons, new)]
         else:
             where = (filters or {}).get("city") or (filters or {}).get("region")
             budget = " in your budget" if (filters or {}).get("max_price") else ""

@@ -94,6 +94,27 @@ def test_cold_start_users_get_results_with_reasons(model, listings):
     assert (recs["brand"] == anchor["brand"]).mean() >= 0.6
 
 
+def test_new_listings_take_the_last_fresh_slots_of_a_hybrid_list(model, behaviour):
+    personas, _ = behaviour
+    new = model.popularity == 0
+    assert new[model.items["is_active"].to_numpy(bool)].sum() >= model.fresh_slots  # the fixture has new listings
+    unreserved = dataclasses.replace(model, fresh_slots=0)
+    tails = 0
+    for user in personas["user_id"].head(30):
+        recs = model.recommend_for_user(user, 10)
+        is_new = new[model.positions(recs["listing_key"])]
+        assert is_new.sum() >= model.fresh_slots
+        earned = unreserved.recommend_for_user(user, 10)
+        if not new[unreserved.positions(earned["listing_key"])].any():
+            # No new listing earned a place: the earned list's first eight stay, in order, and two new ones follow.
+            assert recs["listing_key"].head(8).tolist() == earned["listing_key"].head(8).tolist()
+            assert is_new[-model.fresh_slots:].all()
+            tails += 1
+        assert recs["reason"][is_new].str.startswith("new listing, similar to the ").all()
+        assert not recs["reason"][~is_new].str.startswith("new listing").any()
+    assert tails >= 5
+
+
 def test_similar_listings_excludes_itself_and_shares_the_model(model, listings):
     key = listings.loc[listings["is_active"], "listing_key"].iloc[3]
     anchor = model.items.iloc[model.item_index[key]]
