@@ -227,12 +227,11 @@ def _list_is_dom_only(market: Market, page_number: int) -> bool:
 def render_list(market: Market, base: str, page_number: int) -> Page:
     """List page `?o=page_number`: newest ads first, `<link rel="next">` only when more exist."""
     now = market.now()
-    feed = market.feed("avito", now)
     size = market.config.avito_page_size
     start = (page_number - 1) * size
-    ads = feed[start:start + size]
+    ads, total = market.feed_window("avito", start, size, now)
     list_url = base + LIST_PATH
-    has_next = start + size < len(feed)
+    has_next = start + size < total
     links = f'<link rel="canonical" href="{esc(list_url)}' + (f"?o={page_number}" if page_number > 1 else "") + '">'
     if page_number > 1:
         links += f'<link rel="prev" href="{esc(list_url)}' + (f"?o={page_number - 1}" if page_number > 2 else "") \
@@ -242,7 +241,7 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
     component_props = {
         "ads": {
             "ads": [_ad_json(ad, base, detail=False, now=now) for ad in ads],
-            "totalListingAds": len(feed),
+            "totalListingAds": total,
             "pageSize": size,
             "currentPage": page_number,
         }
@@ -251,7 +250,7 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
         _head("Voitures d'occasion à vendre au Maroc | Avito", links)
         + '<body><div id="__next"><header class="sc-1wrdc9z-0"><a href="/fr/">Avito</a></header><main>'
         f'<h1 class="sc-1x0vz2r-0 kOxYfC">Voitures d\'occasion au Maroc</h1>'
-        f'<p class="sc-1x0vz2r-0 bmtUYd">{group_thousands(len(feed), NNBSP)} annonces</p>'
+        f'<p class="sc-1x0vz2r-0 bmtUYd">{group_thousands(total, NNBSP)} annonces</p>'
         '<div class="sc-1nre5ec-1 crKvIr listing">'
         + "".join(_card(ad, base, now) for ad in ads)
         + "</div></main></div>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -375,11 +376,13 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=None)
 def moteur_brand_display(brand: str) -> str:
     """Brand as moteur.ma prints it: upper-case ASCII with hyphens ('LAND-ROVER')."""
     return strip_accents(brand).upper().replace(" ", "-")
 
 
+@functools.lru_cache(maxsize=None)
 def moteur_city_display(city: str) -> str:
     """City as moteur.ma prints it: ASCII, only the first letter upper-case ('El jadida')."""
     return strip_accents(city).capitalize()

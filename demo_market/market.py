@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import dataclasses
 import datetime as dt
@@ -195,6 +196,26 @@ _CONDITION_VALUE = {
 _ORIGIN_VALUE = {"WW au Maroc": 1.0, "Dédouanée": 0.97, "Importée neuve": 1.03, "Pas encore dédouanée": 0.82}
 
 
+def _replace(ad: Listing, **changes) -> Listing:
+    """dataclasses.replace without re-running __init__ (a frozen dataclass sets each field through object.__setattr__),
+    which costs most of a listing's generation; the result is equal field for field."""
+    new = object.__new__(Listing)
+    new.__dict__.update(ad.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+@functools.lru_cache(maxsize=None)
+def _equipment_shares(equipment_level: float, year: int) -> tuple[tuple[str, float], ...]:
+    """Each equipment item with the chance a car of this level and year carries it."""
+    recency = min(1.15, max(0.3, 1 - 0.04 * (2020 - year)))
+    out = []
+    for label in catalog.EQUIPMENT_LABELS:
+        low, high = catalog.EQUIPMENT_RATES[label]
+        out.append((label, min(0.99, (low + (high - low) * equipment_level) * recency)))
+    return tuple(out)
+
+
 def _cumulative(weights) -> list[float]:
     total, out = 0.0, []
     for weight in weights:
@@ -208,11 +229,13 @@ def _pick(rng: random.Random, items, cum_weights):
     return items[bisect.bisect_right(cum_weights, rng.random() * cum_weights[-1])]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slug_avito(text: str) -> str:
     """Avito URL slug: every non-alphanumeric char becomes '_', accents are percent-encoded."""
     return quote("".join(ch if ch.isalnum() else "_" for ch in text), safe="_")
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def slug_moteur(text: str) -> str:
     """Moteur URL slug: ASCII lower-case words joined by '-'."""
     ascii_text = catalog.strip_accents(text).lower()
@@ -237,6 +260,8 @@ class Market:
         }
         self._hour_cum = _cumulative(_HOUR_WEIGHTS)
         self._dealers_by_city = self._make_dealers()
+        self._year_cum: dict[tuple, tuple] = {}
+        self._id_index: dict[tuple[str, dt.date], dict[str, Listing]] = {}  # (source, brand, model, year) -> the age draw's table
 
     # ------------------------------------------------------------------ clock and calendar
 
@@ -302,6 +327,15 @@ class Market:
         not_yet_posted = bisect.bisect_left(negated_times, -now.timestamp())
         return ordered[not_yet_posted:]
 
+    def feed_window(self, source: str, start: int, size: int, now: dt.datetime | None = None) -> tuple[list[Listing], int]:
+        """(feed(source, now)[start:start + size], len(feed(source, now))) without copying the whole feed: one list
+        page of a million-ad market costs its own ads, not the market's."""
+        now = now or self.now()
+        ordered, negated_times = self._full_feed(source)
+        not_yet_posted = bisect.bisect_left(negated_times, -now.timestamp())
+        first = not_yet_posted + max(0, start)
+        return ordered[first:first + max(0, size)], len(ordered) - not_yet_posted
+
     def find(self, source: str, listing_id: str) -> Listing | None:
         """The ad with this id if it is online now, found through the day its id encodes."""
         try:
@@ -311,10 +345,15 @@ class Market:
         profile = _PROFILES[source]
         stride = self._stride(source)
         day = profile.anchor_day + dt.timedelta(days=(numeric_id - profile.anchor_id) // stride)
-        for listing in self.listings(source, day):
-            if listing.listing_id == str(numeric_id):
-                return listing if listing.posted_at <= self.now() else None
-        return None
+        if not self.first_day <= day <= self.today:
+            return None
+        by_id = self._id_index.get((source, day))
+        if by_id is None:
+            # an ad page is served once per ad and scrape: a scan of the day per request grows with the market
+            by_id = {listing.listing_id: listing for listing in self.listings(source, day)}
+            self._id_index[(source, day)] = by_id
+        listing = by_id.get(str(numeric_id))
+        return listing if listing is not None and listing.posted_at <= self.now() else None
 
     # ------------------------------------------------------------------ generation
 
@@ -327,6 +366,7 @@ class Market:
                 if cached is None or cached[0] != today:
                     # a long-running server moves to a new day: forget the days that went offline
                     self._day_cache = {key: ads for key, ads in self._day_cache.items() if key[1] >= self.first_day}
+                    self._id_index = {key: ads for key, ads in self._id_index.items() if key[1] >= self.first_day}
                     ordered = [ad for day in reversed(self.days()) for ad in reversed(self.listings(source, day))]
                     cached = (today, ordered, [-ad.posted_at.timestamp() for ad in ordered])
                     self._feed_cache[source] = cached
@@ -379,7 +419,7 @@ class Market:
                 earlier = self._base_day(source, day - dt.timedelta(days=frng.randint(1, 7)))
                 original = frng.choice(earlier)
                 price = int(round(original.price_dh * frng.choice((1.0, 1.0, 0.98, 0.95)) / 1000) * 1000)
-                extras.append(dataclasses.replace(
+                extras.append(_replace(
                     original, posted_at=day_start + dt.timedelta(seconds=frng.randrange(86_400)), price_dh=price))
         if source == "moteur" and faults.cross_posts:
             shops = [ad for ad in self._base_day("avito", day) if ad.seller_type == "shop"]
@@ -387,12 +427,12 @@ class Market:
                 twin = shops.pop(frng.randrange(len(shops)))
                 posted = min(twin.posted_at + dt.timedelta(seconds=frng.randrange(6 * 3600)),
                              day_start + dt.timedelta(seconds=86_399))
-                extras.append(dataclasses.replace(
+                extras.append(_replace(
                     twin, source="moteur", title=f"{catalog.moteur_brand_display(twin.brand)} {twin.model}",
                     sector=None, posted_at=posted, image_count=frng.randint(4, 15),
                     price_dh=int(round(twin.price_dh * _PROFILES["moteur"].price_factor / 1000) * 1000)))
         if _PROFILES[source].minute_precision:
-            extras = [dataclasses.replace(ad, posted_at=ad.posted_at.replace(second=0)) for ad in extras]
+            extras = [_replace(ad, posted_at=ad.posted_at.replace(second=0)) for ad in extras]
         ads = sorted(base + tuple(extras), key=lambda ad: ad.posted_at)
         count = len(ads)
         stride = self._stride(source)
@@ -402,7 +442,7 @@ class Market:
             second = int((ad.posted_at - day_start).total_seconds())
             # monotone in posting time and unique: floor part never decreases, rank strictly increases
             listing_id = str(first_id + (second * (stride - count)) // 86_400 + rank)
-            listings.append(self._apply_faults(frng, dataclasses.replace(
+            listings.append(self._apply_faults(frng, _replace(
                 ad, listing_id=listing_id, url_path=self._url_path(ad, listing_id))))
         return tuple(listings)
 
@@ -429,7 +469,7 @@ class Market:
             posted_at = day_start + dt.timedelta(seconds=second)
             ad = self._generate_listing(rng, source, day, "", posted_at)
             vehicle = f"{source}:{day.isoformat()}:{rank}"
-            listings.append(dataclasses.replace(ad, vehicle_id=_vehicle_id(self.config.seed, vehicle)))
+            listings.append(_replace(ad, vehicle_id=_vehicle_id(self.config.seed, vehicle)))
         cached = tuple(listings)
         self._day_cache[key] = cached
         return cached
@@ -452,13 +492,13 @@ class Market:
         car = self._generate_listing(frng, "avito", day, "", posted_at)
         vehicle = _vehicle_id(self.config.seed, f"avito:{posted_at.isoformat()}:other")
         if frng.random() < 0.6:
-            return dataclasses.replace(
+            return _replace(
                 car, category="Voitures de location", is_car=False, vehicle_id=vehicle,
                 title=f"Location {car.brand} {car.model} {car.year}", price_dh=frng.randrange(200, 900, 50))
         brand, models = frng.choice(catalog.MOTORBIKES)
         model = frng.choice(models)
         year = frng.randint(day.year - 12, day.year)
-        return dataclasses.replace(
+        return _replace(
             car, category="Motos", is_car=False, vehicle_id=vehicle, brand=brand, model=model, year=year,
             title=f"{brand} {model} {year}", mileage_km=frng.randrange(0, 60_000, 500), fuel="Essence",
             gearbox=None, fiscal_power=None, doors=None, equipment=(),
@@ -487,7 +527,7 @@ class Market:
             changes["price_history"] = ((drop_at, int(round(ad.price_dh * (0.9 + 0.07 * draws[6]) / 1000) * 1000)),)
         if ad.source == "avito" and draws[7] < faults.dom_only:
             changes["dom_only"] = True
-        return dataclasses.replace(ad, **changes) if changes else ad
+        return _replace(ad, **changes) if changes else ad
 
     # ------------------------------------------------------------------ prices and status as of a moment
 
@@ -507,12 +547,17 @@ class Market:
 
     def _draw_year(self, rng: random.Random, source: str, model: catalog.CarModel, day: dt.date) -> int:
         # big premium cars reach the used market older (imported second-hand), small cars younger
-        bias = _PROFILES[source].youth_bias - _OLDER_SEGMENTS.get(model.segment, 0.0)
-        last = min(model.last_year or day.year, day.year)
-        ages = [age for age in range(len(_AGE_WEIGHTS)) if model.first_year <= day.year - age <= last]
+        key = (source, model.brand, model.name, day.year)
+        cached = self._year_cum.get(key)
+        if cached is None:
+            bias = _PROFILES[source].youth_bias - _OLDER_SEGMENTS.get(model.segment, 0.0)
+            last = min(model.last_year or day.year, day.year)
+            ages = [age for age in range(len(_AGE_WEIGHTS)) if model.first_year <= day.year - age <= last]
+            cached = (last, ages, _cumulative(_AGE_WEIGHTS[age] * math.exp(-bias * age) for age in ages))
+            self._year_cum[key] = cached
+        last, ages, cum = cached
         if not ages:
             return last
-        cum = _cumulative(_AGE_WEIGHTS[age] * math.exp(-bias * age) for age in ages)
         return day.year - _pick(rng, ages, cum)
 
     def _generate_listing(
@@ -611,12 +656,8 @@ class Market:
             image_count = rng.randint(4, 15)
 
         title = self._draw_title(rng, source, brand.name, model.name, year, fuel, gearbox, city.name)
-        if source == "avito":
-            slug = city.name if sector in (None, "Toute la ville") else sector
-            url_path = f"/fr/{slug_avito(slug.lower())}/voitures_d_occasion/{slug_avito(title)}_{listing_id}.htm"
-        else:
-            url_path = (f"/fr/voiture/achat-voiture-occasion/detail-annonce/{listing_id}/"
-                        f"{slug_moteur(brand.name + ' ' + model.name)}.html")
+        # the ad's URL needs its final id: _generate_day sets it (see _url_path)
+        url_path = ""
 
         return Listing(
             source=source, listing_id=listing_id, url_path=url_path, title=title, brand=brand.name,
@@ -663,13 +704,8 @@ class Market:
     def _draw_equipment(rng: random.Random, segment: catalog.Segment, year: int) -> tuple[str, ...]:
         if rng.random() < 0.12:
             return ()  # the seller ticked nothing
-        recency = min(1.15, max(0.3, 1 - 0.04 * (2020 - year)))
-        chosen = []
-        for label in catalog.EQUIPMENT_LABELS:
-            low, high = catalog.EQUIPMENT_RATES[label]
-            if rng.random() < min(0.99, (low + (high - low) * segment.equipment_level) * recency):
-                chosen.append(label)
-        return tuple(chosen)
+        draw = rng.random
+        return tuple(label for label, share in _equipment_shares(segment.equipment_level, year) if draw() < share)
 
     @staticmethod
     def _draw_title(

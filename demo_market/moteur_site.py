@@ -65,20 +65,19 @@ def _card(listing: Listing, now) -> str:
 def render_list(market: Market, offset: int) -> Page:
     """List page at `offset`: newest ads first, a `rel="next"` pagination link when more exist."""
     now = market.now()
-    feed = market.feed("moteur", now)
     size = market.config.moteur_page_size
-    ads = feed[offset:offset + size]
+    ads, total = market.feed_window("moteur", offset, size, now)
     pages = []
     if offset > 0:
         previous = max(0, offset - size)
         pages.append(f'<li class="prev"><a rel="prev" href="{LIST_PATH}{previous or ""}">«</a></li>')
     pages.append(f'<li class="active"><a>{offset // size + 1}</a></li>')
-    if offset + size < len(feed):
+    if offset + size < total:
         pages.append(f'<li class="next"><a rel="next" href="{LIST_PATH}{offset + size}">»</a></li>')
     body = (
         _head("Voiture occasion Maroc : achat voiture d'occasion | Moteur.ma")
         + '<div class="container"><h1>Voitures d\'occasion au Maroc</h1>'
-        f'<p class="count">{group_thousands(len(feed), " ")} annonces</p>'
+        f'<p class="count">{group_thousands(total, " ")} annonces</p>'
         '<div class="listing">'
         + "".join(_card(ad, now) for ad in ads)
         + f'</div><ul class="pagination">{"".join(pages)}</ul></div></body></html>'
