@@ -161,12 +161,44 @@ def record_failed_partition(con, scrape_day: date, source: str, failures: list[d
         raise
 
 
+_INT_BOUNDS = {pa.int32(): 2**31 - 1, pa.int64(): 2**63 - 1}
+
+
+def _storable(value, arrow_type):
+    """The value as its column can hold it; one a parser let through with the wrong type or size becomes null
+    (the page keeps the original in the lake and `attributes`), so one odd field never sinks a partition."""
+    if value is None:
+        return None
+    if arrow_type in _INT_BOUNDS:
+        return value if isinstance(value, int) and not isinstance(value, bool) \
+            and abs(value) <= _INT_BOUNDS[arrow_type] else None
+    if arrow_type == pa.string():
+        if isinstance(value, str):
+            return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if arrow_type == pa.bool_():
+        return value if isinstance(value, bool) else None
+    if arrow_type == pa.list_(pa.string()):
+        return [str(v) for v in value if isinstance(v, (str, int, float))] if isinstance(value, (list, tuple)) else None
+    if isinstance(arrow_type, pa.TimestampType):
+        return value if isinstance(value, datetime) and value.tzinfo is not None else None
+    return value
+
+
+_ROW_TYPES = [(f.name, f.type) for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at")]
+
+
+def storable_row(row: dict) -> dict:
+    """A parsed row with every value fitted to its raw.listings column."""
+    return {name: _storable(row.get(name), arrow_type) for name, arrow_type in _ROW_TYPES}
+
+
 def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict,
                       failures: list[dict] | None = None) -> None:
     """Swap one partition's rows, report and parse failures in a single transaction, so a rerun never duplicates."""
     scraped_at = datetime.now(timezone.utc)
     table = pa.Table.from_pylist(
-        [{**row, "scrape_date": scrape_day, "scraped_at": scraped_at} for row in rows],
+        [{**storable_row(row), "scrape_date": scrape_day, "scraped_at": scraped_at} for row in rows],
         schema=RAW_LISTING_SCHEMA,
     )
     ensure_raw_tables(con)

@@ -86,22 +86,7 @@ def raw_listings(
                 continue
             except (OSError, duckdb.IOException) as error:
                 raise paths.write_error(error, archive_file) from error
-            report = {
-                "mode": "fetch" if config.refetch else "reparse",
-                "pages": result.pages_fetched,
-                "listings": len(result.rows),
-                "listings_found": result.listings_found,
-                "parse_failures": result.parse_failures,
-                "parse_failures_by_reason": result.failures_by_reason,
-                "http_status_counts": result.http_status_counts,
-                "retries": result.retries,
-                "network_errors": result.network_errors,
-                "challenges": result.challenges,
-                "reused_pages": result.reused_pages,
-                "gone_listings": result.gone,
-                "duration_s": round(result.duration_s, 3),
-                "listings_per_s": round(len(result.rows) / result.duration_s, 1) if result.duration_s else None,
-            }
+            report = result.report("fetch" if config.refetch else "reparse")
             try:
                 with warehouse.connect() as con:
                     replace_partition(con, day, source, result.rows, report, result.failures)

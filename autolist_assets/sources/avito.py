@@ -11,8 +11,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.text import (
-    PLACEHOLDER_MAX_DH, clean_text, is_instalment, parse_int, parse_km, parse_price_dh, parse_relative_date_fr,
-    parse_yes_no, strip_invisible,
+    MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_text, is_instalment, looks_truncated, parse_int, parse_km, parse_price_dh,
+    parse_relative_date_fr, parse_yes_no, strip_invisible,
 )
 
 _SCRIPT_MARKER = 'id="__NEXT_DATA__"'
@@ -62,6 +62,8 @@ def extract_next_data(html: str) -> dict:
         return json.loads(raw)
     except json.JSONDecodeError as error:
         raise ParseError(f"__NEXT_DATA__ is not JSON: {error}") from error
+    except RecursionError:
+        raise ParseError("__NEXT_DATA__ is nested too deeply to be a page payload") from None
 
 
 def _value(obj, *path):
@@ -72,17 +74,24 @@ def _value(obj, *path):
     return obj
 
 
+MIN_PLAUSIBLE_DH = PLACEHOLDER_MAX_DH + 1
+
+
 def _money(obj) -> int | None:
     value = obj.get("value") if isinstance(obj, dict) else obj
-    if value is None:
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value) if value > PLACEHOLDER_MAX_DH else None  # "1 DH" is a placeholder
-    return parse_price_dh(str(value))
+        if not MIN_PLAUSIBLE_DH <= value <= MAX_STORABLE_DH:  # "1 DH" is a placeholder; 1e308 is no price
+            return None
+        return int(value)
+    if isinstance(value, str):
+        return parse_price_dh(value)
+    return None  # an object or a list where a number belongs
 
 
 def _iso_utc(text: str | None) -> dt.datetime | None:
-    if not text:
+    if not text or not isinstance(text, str):
         return None
     try:
         moment = dt.datetime.fromisoformat(text)
@@ -142,33 +151,55 @@ def _apply_params(row: dict, params) -> None:
         row["attributes"] = attributes
 
 
+def _listing_id(value) -> str | None:
+    """The ad id as text when it is one (an integer, or digits); None for anything else a page may hold there."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return value.strip()
+    return None
+
+
 def _absolute(page_url: str, href: str) -> str:
     # the JSON already gives absolute URLs; urljoin is only needed for relative ones
     return href if href.startswith(("http://", "https://")) else urljoin(page_url, href)
 
 
+def _text(value) -> str | None:
+    """A JSON value that should be text: numbers are read as their digits, anything else (objects, lists) as absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _ad_fields(ad: dict, page_url: str) -> dict:
-    """Row fields present in one ad object (list or detail flavour)."""
+    """Row fields present in one ad object (list or detail flavour); a field of the wrong type counts as absent."""
     seller = ad.get("seller") if isinstance(ad.get("seller"), dict) else {}
     location = ad.get("location")
     if isinstance(location, dict):  # some deployments nest the city
         location = location.get("city", {}).get("name") if isinstance(location.get("city"), dict) \
             else location.get("name")
     is_shop = ad.get("isShop")
-    seller_type = "shop" if is_shop or seller.get("type") == "STORE" else "private"
-    phone = _value(seller, "phone", "number") or (ad.get("phone") if isinstance(ad.get("phone"), str) else None)
+    seller_type = "shop" if is_shop is True or seller.get("type") == "STORE" else "private"
+    phone = _text(_value(seller, "phone", "number")) or _text(ad.get("phone"))
+    href = _text(ad.get("href"))
+    category = _text(_value(ad, "category", "formatted"))
     row = {
-        "listing_id": str(ad["listId"]) if ad.get("listId") is not None else None,
-        "url": _absolute(page_url, ad["href"]) if ad.get("href") else None,
-        "title": clean_text(ad.get("subject")),
+        "listing_id": _listing_id(ad.get("listId")),
+        "url": _absolute(page_url, href) if href else None,
+        "title": clean_text(_text(ad.get("subject"))),
         "price_dh": _money(ad.get("price")),
         "old_price_dh": _money(ad.get("oldPrice")),
         "monthly_payment_dh": _money(ad.get("monthlyPayment")),
         "city": clean_text(location) if isinstance(location, str) else None,
-        "category": _value(ad, "category", "formatted"),
-        "is_car": is_car_category(_value(ad, "category", "formatted") or _value(ad, "category", "name")),
+        "category": category,
+        "is_car": is_car_category(category or _text(_value(ad, "category", "name"))),
         "seller_type": seller_type,
-        "seller_name": clean_text(seller.get("name")),
+        "seller_name": clean_text(_text(seller.get("name"))),
         "seller_phone": phone,
         "posted_at": _iso_utc(ad.get("listTime")) or _iso_utc(ad.get("date")),
         "image_count": len(ad["images"]) if isinstance(ad.get("images"), list) else None,
@@ -267,6 +298,8 @@ def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = N
     try:
         data = extract_next_data(html)
     except ParseError:
+        if looks_truncated(html):
+            raise ParseError("truncated page: the document stops before </html>") from None
         cards = _dom_cards(tree, page_url, fetched_at)
         if not cards:
             raise
@@ -276,15 +309,22 @@ def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = N
         raise ParseError("no ads list in __NEXT_DATA__")
     texts = _card_texts(tree, page_url)
     cards = []
+    skipped = []
     for ad in ads:
-        if not isinstance(ad, dict) or ad.get("listId") is None:
+        if not isinstance(ad, dict) or _listing_id(ad.get("listId")) is None:
+            skipped.append("card_without_id")
             continue
         card = _ad_fields(ad, page_url)
         shown = texts.get(card["url"], {})
         card["price_text"] = shown.get("price_text")
         card["posted_text"] = shown.get("posted_text")
         cards.append(card)
-    return ListPage(cards=cards, next_url=next_url)
+    if not cards and not skipped:
+        # the JSON lists no ad while the markup shows some: a stale or stripped payload, the markup is the page
+        shown = _dom_cards(tree, page_url, fetched_at)
+        if shown:
+            return ListPage(cards=shown, next_url=next_url, from_markup=True)
+    return ListPage(cards=cards, next_url=next_url, skipped=skipped)
 
 
 def _find_ad(data: dict) -> dict | None:
@@ -305,6 +345,8 @@ def parse_detail_page(html: str, page_url: str) -> dict:
     try:
         ad = _find_ad(extract_next_data(html))
     except ParseError:
+        if looks_truncated(html):
+            raise ParseError("truncated page: the document stops before </html>") from None
         return _dom_detail(html, page_url)
     if ad is None:
         raise ParseError("no ad object in __NEXT_DATA__")

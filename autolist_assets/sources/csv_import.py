@@ -103,7 +103,7 @@ def map_columns(headers: list[str], frame: pd.DataFrame) -> tuple[dict[str, str]
         if key == "model":
             # Moteur card exports name the model *year* column "model": decide by its values.
             values = frame[header].str.strip()
-            looks_like_years = values[values != ""].str.match(YEAR_VALUE).mean() > 0.8
+            looks_like_years = _share(values[values != ""].str.match(YEAR_VALUE)) > 0.8
             target = "year" if looks_like_years else "model"
         else:
             target = HEADER_TO_FIELD.get(key)
@@ -159,13 +159,19 @@ def parse_posted_dates(series: pd.Series) -> pd.Series:
     return iso.fillna(closest)
 
 
+def _share(flags: pd.Series) -> float:
+    """Share of True among the known flags; 0 when there is none (an empty or all-blank column)."""
+    known = flags.dropna()
+    return float(known.astype(bool).mean()) if len(known) else 0.0
+
+
 def detect_source(frame: pd.DataFrame) -> str | None:
     """avito or moteur from URLs, else from price wording ('Dhs' and 'Appeler…' are Moteur's), else None."""
     if "url" in frame:
         hosts = frame["url"].dropna()
-        if hosts.str.contains("moteur.ma", regex=False).mean() > 0.5:
+        if _share(hosts.str.contains("moteur.ma", regex=False)) > 0.5:
             return "moteur"
-        if hosts.str.contains("avito.ma", regex=False).mean() > 0.5:
+        if _share(hosts.str.contains("avito.ma", regex=False)) > 0.5:
             return "avito"
     if "price_text" in frame:
         prices = frame["price_text"].dropna()
@@ -175,7 +181,7 @@ def detect_source(frame: pd.DataFrame) -> str | None:
             return "moteur" if moteur_votes > avito_votes else "avito"
     if "title" in frame and "brand" not in frame:
         # Moteur titles start with the brand in capitals: "LAND-ROVER  Range rover sport".
-        if frame["title"].dropna().str.match(r"^[A-Z][A-Z\-]+\s").mean() > 0.8:
+        if _share(frame["title"].dropna().str.match(r"^[A-Z][A-Z\-]+\s")) > 0.8:
             return "moteur"
     return None
 

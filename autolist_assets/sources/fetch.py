@@ -65,8 +65,20 @@ class Response:
 
     @property
     def text(self) -> str:
-        """Body decoded as UTF-8 (both sites serve UTF-8)."""
-        return self.body.decode("utf-8", errors="replace")
+        """Body as text: UTF-8 (both sites serve it), unless a byte-order mark or the Content-Type says otherwise."""
+        body = self.body
+        if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return body.decode("utf-16", errors="replace")
+        if body[:3] == b"\xef\xbb\xbf":
+            body = body[3:]
+        content_type = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        charset = content_type.lower().partition("charset=")[2].split(";")[0].strip().strip('"')
+        if charset and charset not in ("utf-8", "utf8"):
+            try:
+                return body.decode(charset, errors="replace")
+            except LookupError:
+                pass  # a charset nobody knows: read it as the UTF-8 the sites send
+        return body.decode("utf-8", errors="replace")
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.text import (
-    clean_text, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
+    clean_text, looks_truncated, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
 )
 
 _ID_RE = re.compile(r"/detail-annonce/(\d+)")
@@ -67,9 +67,16 @@ def parse_local_datetime(text: str | None) -> dt.datetime | None:
 
 def parse_list_page(html: str, page_url: str) -> ListPage:
     """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL."""
+    if looks_truncated(html):
+        raise ParseError("truncated page: the document stops before </html>")
     tree = LexborHTMLParser(html)
     cards = []
-    for item in tree.css("div.row-item"):
+    skipped = []
+    items = tree.css("div.row-item")
+    if not items and tree.css_first("div.listing, ul.pagination") is None:
+        # an empty answer (or another page) read as "no ads" would end the walk and lose the day quietly
+        raise ParseError("not a moteur list page: no cards, no listing block, no pagination")
+    for item in items:
         title_node = link = price_node = None
         meta = {}
         # one query per card, dispatched here: selector calls dominate the parse time
@@ -90,7 +97,8 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
                 price_node = node
         link = title_node or link
         href = link.attributes.get("href") if link is not None else None
-        if not href:
+        if not href or listing_id_from_url(urljoin(page_url, href)) is None:
+            skipped.append("card_without_id")
             continue
         url = urljoin(page_url, href)
         raw_title = title_node.text(deep=True) if title_node is not None else ""
@@ -105,7 +113,7 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
         cards.append(card)
     next_node = tree.css_first('a[rel="next"]') or tree.css_first("li.next a")
     next_href = next_node.attributes.get("href") if next_node is not None else None
-    return ListPage(cards=cards, next_url=urljoin(page_url, next_href) if next_href else None)
+    return ListPage(cards=cards, next_url=urljoin(page_url, next_href) if next_href else None, skipped=skipped)
 
 
 def _origin(customs_cleared: bool | None, imported_new: bool | None) -> str | None:
@@ -128,6 +136,8 @@ _DETAIL_SELECTOR = (
 
 def parse_detail_page(html: str, page_url: str) -> dict:
     """Every row field the ad page gives (clear-text seller name and phone included)."""
+    if looks_truncated(html):
+        raise ParseError("truncated page: the document stops before </html>")
     tree = LexborHTMLParser(html)
     lines = {}
     label = header = price_node = None

@@ -23,6 +23,8 @@ class ListPage:
     cards: list[dict] = field(default_factory=list)
     next_url: str | None = None
     from_markup: bool = False  # no JSON: card dates are relative ("il y a 3 heures"), so only approximate
+    # cards left out because nothing identifies the ad (no id, or an id of the wrong shape): one reason each
+    skipped: list[str] = field(default_factory=list)
 
 
 class ParseError(ValueError):

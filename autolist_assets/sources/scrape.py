@@ -60,6 +60,25 @@ class ScrapeResult:
     # one record per page that could not be read: url, page ("list" or "ad"), reason, detail, http_status
     failures: list[dict] = field(default_factory=list)
 
+    def report(self, mode: str) -> dict:
+        """The partition's scrape report, as raw.scrape_reports stores it."""
+        return {
+            "mode": mode,
+            "pages": self.pages_fetched,
+            "listings": len(self.rows),
+            "listings_found": self.listings_found,
+            "parse_failures": self.parse_failures,
+            "parse_failures_by_reason": self.failures_by_reason,
+            "http_status_counts": self.http_status_counts,
+            "retries": self.retries,
+            "network_errors": self.network_errors,
+            "challenges": self.challenges,
+            "reused_pages": self.reused_pages,
+            "gone_listings": self.gone,
+            "duration_s": round(self.duration_s, 3),
+            "listings_per_s": round(len(self.rows) / self.duration_s, 1) if self.duration_s else None,
+        }
+
 
 class _Session:
     """Counts, archives and parses every page of one partition run."""
@@ -83,11 +102,14 @@ class _Session:
         self.status_counts: Counter[int] = Counter()
         self._details: dict[str, dict | None] = {}
 
-    def fail(self, url: str, page: str, reason: str, detail: str = "", status: int | None = None) -> None:
-        """Count a page that could not be read and keep its record (once per page and reason)."""
+    def fail(self, url: str, page: str, reason: str, detail: str = "", status: int | None = None,
+             counted: bool = True) -> None:
+        """Keep the record of a page that could not be read (once per page and reason), counted as a parse failure
+        unless the site itself says why (`counted=False`, an ad deleted before its page was read)."""
         if any(r["url"] == url and r["reason"] == reason for r in self.failure_records):
             return
-        self.failures[reason] += 1
+        if counted:
+            self.failures[reason] += 1
         self.failure_records.append(
             {"url": url, "page": page, "reason": reason, "detail": detail[:500], "http_status": status}
         )
@@ -130,14 +152,24 @@ class _Session:
             raise ScrapeError(f"{self.source}: list page {url} answered HTTP {response.status}")
         try:
             if self.source == "avito":
-                return self.parser.parse_list_page(response.text, response.url, response.server_time)
-            return self.parser.parse_list_page(response.text, response.url)
+                page = self.parser.parse_list_page(response.text, response.url, response.server_time)
+            else:
+                page = self.parser.parse_list_page(response.text, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
             self.fail(url, "list", "list_page", f"{type(error).__name__}: {error}", response.status)
             raise ScrapeError(f"{self.source}: cannot parse list page {url}: {error}") from error
+        for position, reason in enumerate(page.skipped):
+            # a card that names no ad cannot become a row; it is kept on record, never dropped quietly
+            self.fail(f"{url}#skipped-card-{position}", "card", reason, "a list card without a usable ad id",
+                      response.status)
+        return page
 
     def detail(self, url: str) -> dict | None:
         """Parsed ad page (fetched once per run, or reused from the archive), None if gone or unreadable."""
+        if not url:
+            # a card whose link is missing or not text: its own fields still make the row
+            self.fail(f"card-without-url-{len(self.failure_records)}", "ad", "no_ad_url", "the card links to no ad page")
+            return None
         if url in self._details:
             return self._details[url]
         parsed = None
@@ -234,6 +266,10 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
             if card["listing_id"] in seen:
                 continue
             card_day, detail = _card_day(session, card, day)
+            if card_day is None:
+                session.fail(card["url"] or f"{url}#card-{card['listing_id']}", "card", "no_posting_date",
+                             "the card shows no readable posting date")
+                continue
             if card_day != day:
                 continue
             seen.add(card["listing_id"])
@@ -270,9 +306,13 @@ def _scrape_moteur(session: _Session, day: dt.date, start_url: str, pii_salt: st
             for card in cards:
                 detail = session.detail(card["url"])
                 posted_day = _utc_day(detail.get("posted_at")) if detail else None
-                if detail is not None and posted_day is None and detail.get("ad_status") != "gone":
+                if detail is not None and posted_day is None:
                     # moteur cards carry no date: an ad page without a readable one cannot be placed in a day
-                    session.fail(card["url"], "ad", "no_posting_date", "the ad page shows no readable Date line")
+                    if detail.get("ad_status") == "gone":
+                        session.fail(card["url"], "ad", "ad_gone", "deleted before its page could give its date",
+                                     counted=False)
+                    else:
+                        session.fail(card["url"], "ad", "no_posting_date", "the ad page shows no readable Date line")
                 if posted_day is None or posted_day > day or card["listing_id"] in seen:
                     continue
                 if posted_day < day:

@@ -61,6 +61,19 @@ def _amount_to_int(amount: str) -> int:
 
 
 PLACEHOLDER_MAX_DH = 99  # "1 DH", "9 Dhs": dealers' stand-ins for "call us", never a real price
+# Past this an "amount" is a phone number or a run of digits, and would not fit the warehouse's bigint.
+MAX_STORABLE_DH = 10**15
+# Integers the warehouse stores in 32 bits (years, doors, fiscal power): longer digit runs are not values.
+MAX_SMALL_INT = 2**31 - 1
+
+
+def looks_truncated(html: str) -> bool:
+    """A whole document that stops before its closing </html>: the body was cut (a proxy, a dropped connection)."""
+    head = html[:2048].lower()
+    if "<html" not in head:
+        return False  # a fragment, not a document: nothing to judge by
+    tail = html[-4096:].lower()
+    return "</html>" not in tail and "</html>" not in html.lower()
 
 
 def parse_price_dh(text: str | None) -> int | None:
@@ -71,6 +84,8 @@ def parse_price_dh(text: str | None) -> int | None:
     lowered = cleaned.lower()
     if any(placeholder in lowered for placeholder in _PRICE_PLACEHOLDERS) or _INSTALMENT_RE.search(cleaned):
         return None
+    if cleaned.lstrip().startswith(("-", "\u2212")):
+        return None  # a negative asking price is garbage, not a price to read without its sign
     # badges can be glued before the number ("Prix en hausse520 000 DH"): take the amount next to the currency
     matches = _PRICE_RE.findall(cleaned)
     if matches:
@@ -78,7 +93,7 @@ def parse_price_dh(text: str | None) -> int | None:
     else:
         bare = _BARE_AMOUNT_RE.match(cleaned)
         amount = _amount_to_int(bare.group(1)) if bare else None
-    return None if amount is None or amount <= PLACEHOLDER_MAX_DH else amount
+    return None if amount is None or amount <= PLACEHOLDER_MAX_DH or amount > MAX_STORABLE_DH else amount
 
 
 def is_instalment(text: str | None) -> bool:
@@ -100,7 +115,10 @@ def parse_km(text: str | None) -> int | None:
     if not text:
         return None
     match = _KM_RE.match(_visible(text))
-    return _amount_to_int(match.group(1)) if match else None
+    if not match:
+        return None
+    km = _amount_to_int(match.group(1))
+    return km if km <= MAX_STORABLE_DH else None
 
 
 def parse_km_bucket(text: str | None) -> tuple[int, int] | None:
@@ -116,7 +134,9 @@ def parse_int(text: str | None) -> int | None:
     if not text:
         return None
     match = re.search(r"\d+", _visible(text))
-    return int(match.group()) if match else None
+    if not match or len(match.group()) > 9:
+        return None
+    return int(match.group())
 
 
 def parse_yes_no(text: str | None) -> bool | None:

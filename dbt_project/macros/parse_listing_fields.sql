@@ -13,6 +13,8 @@
     case
         when {{ expr }} is null then null
         when regexp_matches(lower({{ expr }}), '(/\s*mois|par\s+mois)') then null
+        -- a negative amount is garbage: dropping the sign would make it a price
+        when regexp_matches({{ expr }}, '^\s*[-\x{2212}]') then null
         else try_cast(nullif(regexp_replace(
             regexp_replace({{ expr }}, '[.,]0{1,2}\s*(dh|dhs|mad)?\s*$', '', 'i'),
             '[^0-9]', '', 'g'), '') as bigint)
