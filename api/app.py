@@ -36,14 +36,17 @@ def _warm() -> None:
             pass
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI):
-    _warm()
-    yield
+def create_app(rate_per_s: float | None = None, burst: int | None = None, clock: Callable[[], float] | None = None,
+               warm: bool = True) -> FastAPI:
+    """The app; the rate limit comes from the arguments, else from the environment. `warm` loads the models
+    and opens the snapshot at start-up rather than on the first request."""
 
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI):
+        if warm:
+            _warm()
+        yield
 
-def create_app(rate_per_s: float | None = None, burst: int | None = None, clock: Callable[[], float] | None = None) -> FastAPI:
-    """The app; the rate limit comes from the arguments, else from the environment."""
     rate = float(os.environ.get("AUTOLIST_API_RATE_PER_S", "20")) if rate_per_s is None else rate_per_s
     if burst is None:
         burst = int(os.environ.get("AUTOLIST_API_BURST") or max(1, round(2 * rate)))

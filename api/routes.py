@@ -31,7 +31,8 @@ Text = Annotated[str | None, Query(min_length=1, max_length=60)]
 Year = Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)]
 Price = Annotated[int | None, Query(ge=0, le=MAX_PRICE_DH)]
 K = Annotated[int, Query(ge=1, le=MAX_K, description="how many listings")]
-Cursor = Annotated[str | None, Query(min_length=1, max_length=400, description="next_cursor of the previous page")]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=400, pattern="^[A-Za-z0-9_-]+$",
+                                     description="next_cursor of the previous page")]
 MartLimit = Annotated[int, Query(ge=1, le=MAX_MART_PAGE)]
 VehicleId = Annotated[str, Path(min_length=1, max_length=100, examples=["veh_b8d5170984fa5ba0"])]
 
@@ -104,6 +105,7 @@ def get_listing(vehicle_id: VehicleId):
 
 # ------------------------------------------------------------------ estimate
 @router.post("/estimate", response_model=EstimateResponse, tags=["estimate"],
+             responses={400: {"model": Problem, "description": "The body is not JSON"}},
              summary="Estimate a car's price, with ranges, a deal rating, contributions and comparables")
 def post_estimate(car: EstimateRequest):
     """The same `estimate()` the app's estimator calls, on the champion price model. Give `asking_price_dh` for

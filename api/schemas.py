@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 MAX_YEAR = date.today().year + 1
 MIN_YEAR = 1980
@@ -84,6 +86,17 @@ class Grain(str, Enum):
 class CurveKind(str, Enum):
     model = "model"
     fuel = "fuel"
+
+
+def _json_number(value):
+    if isinstance(value, (bool, str)):
+        raise ValueError("should be a JSON number")
+    return value
+
+
+def whole(ge: int, le: int):
+    """An integer as JSON Schema means it (2018 or 2018.0, never "2018" or true: a client's mistakes to report)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_number)]
 
 
 class Schema(BaseModel):
@@ -187,18 +200,18 @@ class EstimateRequest(Schema):
 
     brand: str = Field(min_length=1, max_length=40, examples=["Dacia"])
     model: str = Field(min_length=1, max_length=60, examples=["Logan"])
-    model_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
-    mileage_km: int | None = Field(None, ge=0, le=MAX_KM)
+    model_year: whole(MIN_YEAR, MAX_YEAR)
+    mileage_km: whole(0, MAX_KM) | None = None
     fuel: Fuel | None = None
     gearbox: Gearbox | None = None
     city: str | None = Field(None, min_length=1, max_length=60, examples=["Casablanca"])
-    fiscal_power: int | None = Field(None, ge=1, le=60, description="CV")
-    doors: int | None = Field(None, ge=2, le=5)
+    fiscal_power: whole(1, 60) | None = Field(None, description="CV")
+    doors: whole(2, 5) | None = None
     origin: Origin | None = None
-    first_owner: bool | None = None
+    first_owner: StrictBool | None = None
     condition: Condition | None = None
     seller_type: SellerType | None = None
-    asking_price_dh: int | None = Field(None, ge=1_000, le=MAX_PRICE_DH, description="to get a deal rating")
+    asking_price_dh: whole(1_000, MAX_PRICE_DH) | None = Field(None, description="to get a deal rating")
 
 
 class Contribution(Schema):
