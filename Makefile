@@ -26,6 +26,7 @@ help:
 	@echo "             (DEMO_SERVE=0 exits after building; DEMO_DAYS=14 sets the window)"
 	@echo "make test    set up and run the test suite"
 	@echo "make screenshots  refresh docs/screenshots/ from the demo data (after make demo)"
+	@echo "make api     serve the REST API on http://127.0.0.1:8000 (docs at /docs; after make demo)"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -48,6 +49,11 @@ dagster-home:
 	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 setup: sync chromium manifest dagster-home
+
+# The read-only REST API over the snapshot in AUTOLIST_DATA_DIR (docs at http://127.0.0.1:8000/docs).
+.PHONY: api
+api: setup
+	$(UV) run python -m api --host 127.0.0.1 --port 8000
 
 test: setup
 	$(UV) run pytest

@@ -17,6 +17,8 @@ from autolist_assets import paths
 DAGSTER_URL = "http://127.0.0.1:3000"
 STREAMLIT_URL = "http://127.0.0.1:8501"
 DBT_DOCS_URL = "http://127.0.0.1:8080"
+API_PORT = 8000
+API_DOCS_URL = f"http://127.0.0.1:{API_PORT}/docs"
 DEMO_PORTS = {"avito": 8765, "moteur": 8766}
 
 
@@ -71,12 +73,12 @@ def materialize(days: int, today: date) -> bool:
 
 
 def demo(days: int, serve: bool) -> int:
-    """Start the demo marketplace, materialize the window, then serve the Dagster UI and the app until Ctrl-C."""
+    """Start the demo marketplace, materialize the window, then serve the Dagster UI, the app and the API until Ctrl-C."""
     # A shell that starts us in the background sets SIGINT to "ignore", and children would inherit that:
     # handle SIGINT and SIGTERM ourselves so Ctrl-C and kill both stop the whole demo, children included.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    busy = [port for port in [*DEMO_PORTS.values(), *([3000, 8501, 8080] if serve else [])] if _port_open(port)]
+    busy = [port for port in [*DEMO_PORTS.values(), *([3000, 8501, 8080, API_PORT] if serve else [])] if _port_open(port)]
     if busy:
         print(f"Ports already in use on 127.0.0.1: {busy}. Is another `make demo` running?", file=sys.stderr)
         return 1
@@ -113,11 +115,17 @@ def demo(days: int, serve: bool) -> int:
             _start([os.path.join(bin_dir, "streamlit"), "run", str(paths.REPO_ROOT / "streamlit_app" / "app.py"),
                     "--server.address", "127.0.0.1", "--server.port", "8501", "--server.headless", "true"])
         )
+        children.append(
+            _start([sys.executable, "-m", "uvicorn", "api.app:app", "--app-dir", str(paths.REPO_ROOT),
+                    "--host", "127.0.0.1", "--port", str(API_PORT), "--log-level", "warning"])
+        )
         _wait_for_port(8501, 60, "Streamlit")
+        _wait_for_port(API_PORT, 60, "The REST API")
         _wait_for_port(3000, 120, "The Dagster UI")
         _wait_for_port(8080, 30, "The dbt docs server")
         print(
-            f"\nDagster UI:    {DAGSTER_URL}\nStreamlit app: {STREAMLIT_URL}\ndbt docs:      {DBT_DOCS_URL}\nPress Ctrl-C to stop.\n",
+            f"\nDagster UI:    {DAGSTER_URL}\nStreamlit app: {STREAMLIT_URL}\ndbt docs:      {DBT_DOCS_URL}\n"
+            f"REST API:      {API_DOCS_URL}\nPress Ctrl-C to stop.\n",
             flush=True,
         )
         while all(child.poll() is None for child in children):
