@@ -191,11 +191,11 @@ def similar_listings(
     price_max: Price = None,
 ):
     """The k active listings nearest in content (brand, model, fuel, gearbox, place, price, age, mileage)."""
-    listing_key = store.listing_key_of(vehicle_id)
-    if listing_key is None:
-        raise HTTPException(404, f"no vehicle {vehicle_id} in the current snapshot")
     model, trained_at, canonical = store.recommender()
-    if listing_key not in model.item_index:
+    listing_key = canonical.get("listing_key", {}).get(vehicle_id)
+    if listing_key is None:
+        if store.listing_key_of(vehicle_id) is None:
+            raise HTTPException(404, f"no vehicle {vehicle_id} in the current snapshot")
         raise HTTPException(404, f"vehicle {vehicle_id} is newer than the recommender; the next run covers it")
     filters = _recommender_filters(canonical, brand, city, region, fuel, price_min, price_max)
     frame = model.similar_listings(listing_key, k, filters)

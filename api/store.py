@@ -50,7 +50,8 @@ def price_model_version() -> str | None:
 
 
 def recommender() -> tuple[Recommender, datetime, dict]:
-    """The trained recommender, when it was trained, and a case-insensitive map to its canonical filter values."""
+    """The trained recommender, when it was trained, and lookups: a case-insensitive map to its canonical filter
+    values per column, and vehicle_id → listing_key."""
     global _recommender
     path = paths.recommender_path()
     try:
@@ -68,6 +69,9 @@ def recommender() -> tuple[Recommender, datetime, dict]:
                 column: {str(v).casefold(): v for v in model.items[column].dropna().unique()}
                 for column in ("brand", "city", "region", "fuel")
             }
+            # Similar listings start from a vehicle: its listing key without a trip to the snapshot.
+            if "vehicle_id" in model.items:
+                canonical["listing_key"] = dict(zip(model.items["vehicle_id"], model.items["listing_key"]))
             _recommender = (identity, model, datetime.fromtimestamp(stat.st_mtime, timezone.utc), canonical)
         return _recommender[1:]
 
