@@ -9,7 +9,6 @@ pointer is re-read on each call, so a promotion or a rollback takes effect witho
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
@@ -56,15 +55,14 @@ def estimate(features: dict, root: Path | None = None, model: PriceModel | None 
     fiscal_power, origin, first_owner, condition, doors, city, seller_type…; price_dh for a rating).
     Missing fields are allowed: the estimate gets less precise, never fails."""
     model = model or load_model(root)
-    row = pd.DataFrame([{"listing_key": features.get("listing_key"), "scraped_at": pd.Timestamp(date.today()), **features}])
-    scored = model.score(row).iloc[0]
+    scored = model.score_one({"listing_key": features.get("listing_key"), "scraped_at": pd.Timestamp(date.today()), **features})
     return Estimate(
-        price_dh=int(scored["predicted_price_dh"]),
-        interval_80=(int(scored["low_80_dh"]), int(scored["high_80_dh"])),
-        interval_90=(int(scored["low_90_dh"]), int(scored["high_90_dh"])),
+        price_dh=scored["predicted_price_dh"],
+        interval_80=(scored["low_80_dh"], scored["high_80_dh"]),
+        interval_90=(scored["low_90_dh"], scored["high_90_dh"]),
         rating=scored["deal_rating"],
         rating_rule=scored["rating_rule"],
-        explanation=json.loads(scored["explanation"]),
-        comparables=json.loads(scored["comparables"]),
+        explanation=scored["explanation"],
+        comparables=scored["comparables"],
         model_version=model.version,
     )

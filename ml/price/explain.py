@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -39,59 +41,92 @@ def _describe(group: str, row: pd.Series) -> str:
     return f"{value}{suffix}"
 
 
-def contributions_dh(contrib: np.ndarray, features: list[str], estimate: np.ndarray) -> pd.DataFrame:
-    """Per listing and feature group: how many DH that group moves the estimate.
+def feature_groups(features: list[str]) -> tuple[list[str], list[np.ndarray]]:
+    """Explanation groups in name order, with the feature columns each one sums."""
+    of = [FEATURE_GROUPS.get(f, "title words" if f.startswith("title_") else f) for f in features]
+    names = sorted(set(of))
+    return names, [np.array([j for j, g in enumerate(of) if g == name]) for name in names]
+
+
+def contributions_dh(contrib: np.ndarray, features: list[str], estimate: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Per listing and feature group: how many DH that group moves the estimate (group names, rows × groups).
 
     A group's log contribution c becomes estimate × (1 − e^(−c)): the DH the estimate would lose if
-    that group were at its average effect.
+    that group were at its average effect. Columns are added one at a time, so a row's sums do not
+    depend on how many rows are scored with it (the estimator scores one, the assets millions).
     """
-    groups = pd.Series([FEATURE_GROUPS.get(f, "title words" if f.startswith("title_") else f) for f in features])
-    logs = pd.DataFrame(contrib[:, : len(features)], columns=features).T.groupby(groups.to_numpy()).sum().T
-    return pd.DataFrame(estimate[:, None] * (1 - np.exp(-logs.to_numpy())), columns=logs.columns)
+    names, columns = feature_groups(features)
+    logs = np.zeros((len(contrib), len(names)))
+    for g, cols in enumerate(columns):
+        for j in cols:
+            logs[:, g] += contrib[:, j]
+    return names, np.asarray(estimate, dtype="float64")[:, None] * (1 - np.exp(-logs))
 
 
-def explanation_items(dh: pd.DataFrame, base: pd.DataFrame, top: int = 5) -> list[list[dict]]:
-    """The `top` largest effects per listing: [{"feature", "value", "effect_dh", "text"}]."""
-    out = []
-    for (_, effects), (_, row) in zip(dh.iterrows(), base.iterrows()):
-        items = []
-        for group in effects.abs().sort_values(ascending=False).index[:top]:
-            effect = float(effects[group])
-            if abs(effect) < 500:
-                continue
-            value = _describe(group, row)
-            sign = "+" if effect >= 0 else "−"
-            amount = f"{round(abs(effect), -2):,.0f}".replace(",", " ")
-            items.append({"feature": group, "value": value, "effect_dh": round(effect),
-                          "text": f"{sign}{amount} DH for {value}"})
-        out.append(items)
-    return out
+def row_items(names: list[str], effects: np.ndarray, row, top: int = 5) -> list[dict]:
+    """The `top` largest effects of one listing: [{"feature", "value", "effect_dh", "text"}]."""
+    items = []
+    for g in np.argsort(-np.abs(effects), kind="stable")[:top]:
+        effect = float(effects[g])
+        if abs(effect) < 500:
+            continue
+        group = names[g]
+        value = _describe(group, row)
+        sign = "+" if effect >= 0 else "−"
+        amount = f"{round(abs(effect), -2):,.0f}".replace(",", " ")
+        items.append({"feature": group, "value": value, "effect_dh": round(effect), "text": f"{sign}{amount} DH for {value}"})
+    return items
+
+
+def explanation_items(dh: tuple[list[str], np.ndarray], base: pd.DataFrame, top: int = 5) -> list[list[dict]]:
+    """row_items for every listing of a base frame."""
+    names, effects = dh
+    records = base.drop(columns=["title_tokens"], errors="ignore").to_dict("records")
+    return [row_items(names, e, r, top) for e, r in zip(effects, records)]
+
+
+def _plain(key: str, value):
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if key == "model" and isinstance(value, str):
+        return value.split("|", 1)[-1]
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class ComparablesIndex:
-    """Training listings grouped by brand|model, searched by year and mileage distance."""
+    """Training listings grouped by brand|model, searched by year and mileage distance.
+
+    Each group keeps numpy arrays and ready-made records, so a search is a dict look-up plus arithmetic
+    on at most a few hundred rows, whatever the size of the market."""
 
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame.reset_index(drop=True)
-        self.groups = {key: idx.to_numpy() for key, idx in self.frame.groupby("model", sort=False).groups.items()}
+        years = pd.to_numeric(self.frame["model_year"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        kms = pd.to_numeric(self.frame["mileage_km"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        records = [{k: _plain(k, v) for k, v in rec.items()} for rec in self.frame[COMPARABLE_COLUMNS].to_dict("records")]
+        self.groups = {}
+        for key, idx in self.frame.groupby("model", sort=False).groups.items():
+            idx = idx.to_numpy()
+            self.groups[key] = (years[idx], kms[idx], [records[i] for i in idx])
 
     def count(self, model_key) -> int:
-        return len(self.groups.get(model_key, ())) if isinstance(model_key, str) else 0
+        return len(self.groups[model_key][2]) if isinstance(model_key, str) and model_key in self.groups else 0
 
     def nearest(self, model_key, model_year, mileage_km, k: int = 3) -> list[dict]:
-        rows = self.groups.get(model_key) if isinstance(model_key, str) else None
-        if rows is None:
+        group = self.groups.get(model_key) if isinstance(model_key, str) else None
+        if group is None:
             return []
-        part = self.frame.iloc[rows]
-        year_gap = (part["model_year"] - (model_year if pd.notna(model_year) else part["model_year"].median())).abs()
-        km = mileage_km if pd.notna(mileage_km) else part["mileage_km"].median()
-        km_gap = ((part["mileage_km"] - km).abs() / 25_000).fillna(2.0)
+        years, kms, records = group
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing years or mileages: the gaps become NaN
+            year = model_year if pd.notna(model_year) else np.nanmedian(years)
+            km = mileage_km if pd.notna(mileage_km) else np.nanmedian(kms)
+            year_gap = np.abs(years - year)
+            km_gap = np.abs(kms - km) / 25_000
         # One model year apart weighs as much as 25,000 km.
-        order = np.argsort((year_gap.fillna(3.0) + km_gap).to_numpy(), kind="stable")[:k]
-        chosen = part.iloc[order]
-        return [
-            {key: (None if pd.isna(v) else (v.split("|", 1)[-1] if key == "model" and isinstance(v, str) else
-                   (int(v) if isinstance(v, (float, np.floating)) and float(v).is_integer() else v)))
-             for key, v in rec.items()}
-            for rec in chosen[COMPARABLE_COLUMNS].to_dict("records")
-        ]
+        score = np.where(np.isnan(year_gap), 3.0, year_gap) + np.where(np.isnan(km_gap), 2.0, km_gap)
+        return [dict(records[i]) for i in np.argsort(score, kind="stable")[:k]]

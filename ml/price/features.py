@@ -141,6 +141,84 @@ def base_frame(listings: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _value(record: dict, *names: str):
+    for name in names:
+        if name in record:
+            return record[name]
+    return None
+
+
+def to_number(value) -> float:
+    """One value as _numeric converts a column: bools to 1/0, unparseable to NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return np.nan
+    if isinstance(value, (bool, np.bool_)):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return float(pd.to_numeric(pd.Series([value], dtype="object"), errors="coerce").astype("float64").iloc[0])
+
+
+def _record_year(record: dict) -> float:
+    for name in ("posted_date", "posted_at", "scrape_date", "scraped_at"):
+        value = record.get(name)
+        if value is not None:
+            stamp = pd.to_datetime(value, errors="coerce", utc=True)
+            if stamp is not pd.NaT and not pd.isna(stamp):
+                return float(stamp.year)
+    return float(pd.Timestamp.now().year)
+
+
+def base_record(record: dict) -> dict:
+    """base_frame for one listing given as a dict, without building a DataFrame (the estimator's path).
+
+    Same values as base_frame(pd.DataFrame([record])).iloc[0]; a test holds the two to that."""
+    model_year = to_number(_value(record, "model_year", "year"))
+    mileage = to_number(record.get("mileage_km"))
+    if mileage >= MILEAGE_PLACEHOLDER_KM or mileage < 0:
+        mileage = np.nan
+    estimated = to_number(record.get("mileage_is_estimated"))
+    estimated = 0.0 if np.isnan(estimated) else estimated
+    if "mileage_midpoint_km" in record:
+        midpoint = to_number(record["mileage_midpoint_km"])
+    else:
+        midpoint = bucket_midpoint(record.get("mileage_text"))
+    if np.isnan(mileage) and not np.isnan(midpoint):
+        mileage, estimated = midpoint, 1.0
+    age = _record_year(record) - model_year
+    age = max(age, 0.0) if not np.isnan(age) else np.nan
+    equipment = to_number(record.get("equipment_count"))
+    if np.isnan(equipment) and "equipment" in record:
+        value = record["equipment"]
+        equipment = float(len(value)) if hasattr(value, "__len__") and not isinstance(value, str) else np.nan
+    fiscal = to_number(record.get("fiscal_power"))
+    out = {
+        "age_years": age,
+        "model_year": model_year,
+        "mileage_km": mileage,
+        "mileage_is_estimated": estimated,
+        "km_per_year": mileage / (age + 1.0),
+        "fiscal_power": np.nan if fiscal <= 0 or fiscal > 60 else fiscal,
+        "doors": to_number(record.get("doors")),
+        "first_owner": to_number(record.get("first_owner")),
+        "equipment_count": equipment,
+        "days_on_market": to_number(record.get("days_on_market")),
+    }
+    brand = normalize_key(_value(record, "brand", "brand_raw"))
+    model = normalize_key(_value(record, "model", "model_raw"))
+    out["brand"] = brand
+    out["model"] = f"{brand}|{model}" if model else None
+    for name in ("fuel", "gearbox", "origin", "condition", "region", "seller_type", "source"):
+        out[name] = normalize_key(record.get(name))
+    city = normalize_key(_value(record, "city", "city_raw"))
+    title = record.get("title")
+    if city is None and isinstance(title, str) and (match := TITLE_CITY.search(title)):
+        city = normalize_key(match.group(1))
+    out["city"] = city
+    out["title_tokens"] = title_tokens(title)
+    return out
+
+
 @dataclass
 class FeatureSchema:
     """The categories seen at training: scoring encodes them identically, unseen values become missing."""
@@ -196,6 +274,25 @@ class FeatureSchema:
                 out[:, j] = [lookup.get(v, np.nan) for v in base[name]]
             else:
                 out[:, j] = base[name].to_numpy(dtype="float64", na_value=np.nan)
+        return out
+
+    def vector(self, record: dict) -> np.ndarray:
+        """matrix() for one base_record: a 1×n float array, with the same codes."""
+        out = np.zeros((1, len(self.features)), dtype="float64")
+        plain = len(self.features) - len(self.tokens)
+        for j, name in enumerate(self.features[:plain]):
+            value = record.get(name)
+            if name in self.categories:
+                lookup = self._lookup.setdefault(name, {v: i for i, v in enumerate(self.categories[name])})
+                code = lookup.get(value)
+                out[0, j] = np.nan if code is None else code
+            else:
+                out[0, j] = np.nan if value is None else value
+        if self.tokens:
+            position = self._lookup.setdefault("title tokens", {t: j for j, t in enumerate(self.tokens)})
+            for token in record.get("title_tokens", ()):
+                if (j := position.get(token)) is not None:
+                    out[0, plain + j] = 1.0
         return out
 
     def to_json(self) -> dict:

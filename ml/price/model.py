@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ml.price.conformal import Conformal
-from ml.price.explain import COMPARABLE_COLUMNS, ComparablesIndex, contributions_dh, explanation_items
-from ml.price.features import FeatureSchema, base_frame
-from ml.price.rating import rate_many
+from ml.price.explain import COMPARABLE_COLUMNS, ComparablesIndex, contributions_dh, explanation_items, row_items
+from ml.price.features import FeatureSchema, base_frame, base_record, to_number
+from ml.price.rating import rate, rate_many
 
 COMPARABLES_PER_MODEL = 200
 PREDICTION_COLUMNS = [
@@ -98,6 +98,43 @@ class PriceModel:
         out["model_version"] = self.version
         out["scored_on"] = scored_on or date.today()
         return out[PREDICTION_COLUMNS]
+
+    def score_one(self, record: dict, scored_on: date | None = None) -> dict:
+        """score() for one listing given as a dict, with explanation: the same values (a test holds them
+        equal) without building DataFrames, so one estimate costs about a millisecond plus the trees."""
+        base = base_record(record)
+        vector = self.schema.vector(base)
+        log_pred = self.booster.predict(vector, num_threads=1)
+        estimate = np.exp(log_pred)
+        asked = to_number(record.get("price_dh"))
+        low80, high80 = self.conformal.interval(log_pred, 0.8)
+        low90, high90 = self.conformal.interval(log_pred, 0.9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            percentile = self.conformal.percentile(log_pred, np.log(np.array([asked])))
+        count = self.index.count(base["model"])
+        rating, rule = rate(float(percentile[0]), float(((high90 - low90) / estimate)[0]), int(count),
+                            None if np.isnan(asked) else asked)
+        contrib = self.booster.predict(vector, num_threads=1, pred_contrib=True)
+        names, effects = contributions_dh(contrib, self.schema.features, estimate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.round((asked - estimate) / estimate, 4)
+        return {
+            "listing_key": record.get("listing_key"),
+            "predicted_price_dh": int(np.round(estimate[0])),
+            "price_gap_pct": float(gap[0]),
+            "low_80_dh": int(np.round(low80[0])),
+            "high_80_dh": int(np.round(high80[0])),
+            "low_90_dh": int(np.round(low90[0])),
+            "high_90_dh": int(np.round(high90[0])),
+            "price_percentile": float(np.round(percentile, 3)[0]),
+            "deal_rating": rating,
+            "rating_rule": rule,
+            "comparables_count": int(count),
+            "explanation": row_items(names, effects[0], base),
+            "comparables": self.index.nearest(base["model"], base["model_year"], base["mileage_km"]),
+            "model_version": self.version,
+            "scored_on": scored_on or date.today(),
+        }
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
