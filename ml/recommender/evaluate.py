@@ -82,7 +82,7 @@ def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10
         for user, allowed, relevant, _, _ in cases:
             content, collaborative, popularity = parts[user]
             scores = weights[0] * content + weights[1] * collaborative + weights[2] * popularity
-            hits = np.isin(model.top_items(scores, allowed, k), relevant).astype(float)
+            hits = np.isin(model.top_items(scores, allowed, k, content=content), relevant).astype(float)
             total += _ndcg(hits, relevant.size)
         if total > best_ndcg:
             best, best_ndcg = weights, total
@@ -105,7 +105,8 @@ def evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, ma
     recommended = {method: set() for method in METHODS}
     for user, allowed, relevant, cold_relevant, segments in _cases(model, train, test, _sample_users(test, max_users, seed)):
         for method in METHODS:
-            top = model.top_items(model.scores(user, method), allowed, k, method)
+            scores, content = model.scores_with_content(user, method)
+            top = model.top_items(scores, allowed, k, method, content)
             recommended[method].update(top.tolist())
             hits = np.isin(top, relevant).astype(float)
             for segment in segments:

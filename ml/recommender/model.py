@@ -145,17 +145,21 @@ class Recommender:
 
     def scores(self, user_id: str, method: str = "hybrid") -> np.ndarray:
         """A score per item for one user: popularity, content, collaborative or hybrid."""
+        return self.scores_with_content(user_id, method)[0]
+
+    def scores_with_content(self, user_id: str, method: str = "hybrid") -> tuple[np.ndarray, np.ndarray | None]:
+        """The method's scores and, when computed on the way, the content scores (None without a history)."""
         items, weights = self._history_arrays(user_id)
         popularity = _scale(np.log1p(self.popularity))
         if method == "popularity" or items.size == 0:
-            return popularity
+            return popularity, None
         profile = weights @ self.content[items]
         content = _scale(self.content @ profile)
         if method == "content":
-            return content
+            return content, content
         collaborative = _scale(np.asarray(self.covisit[items].T @ weights).ravel())
         if method == "collaborative":
-            return collaborative
+            return collaborative, content
         # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence.
         # It inherits the mean of the listings of its own model (the median listing's when none is warm),
         # and its content decides where it ranks among them.
@@ -164,7 +168,7 @@ class Recommender:
             collaborative = self._inherit(collaborative, cold)
             popularity = self._inherit(popularity, cold)
         w_content, w_collaborative, w_popularity = self.weights
-        return w_content * content + w_collaborative * collaborative + w_popularity * popularity
+        return w_content * content + w_collaborative * collaborative + w_popularity * popularity, content
 
     def _inherit(self, scores: np.ndarray, cold: np.ndarray) -> np.ndarray:
         """Cold items take the mean score of the warm listings of the same brand and model."""
@@ -202,8 +206,14 @@ class Recommender:
         best = candidates[np.argpartition(-scores[candidates], k)[:k]]
         return best[np.argsort(-scores[best])]
 
-    def top_items(self, scores: np.ndarray, allowed: np.ndarray, k: int, method: str = "hybrid") -> np.ndarray:
-        """The k best allowed items; a hybrid list keeps its last `fresh_slots` places for new listings."""
+    def top_items(
+        self, scores: np.ndarray, allowed: np.ndarray, k: int, method: str = "hybrid", content: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The k best allowed items; a hybrid list keeps its last `fresh_slots` places for new listings.
+
+        New listings compete for those places on taste alone (content scores, when given): their
+        inherited popularity says nothing about them.
+        """
         top = self._top(scores, allowed, k)
         fresh = min(self.fresh_slots, k // 2) if method == "hybrid" else 0
         if fresh == 0 or top.size < k:
@@ -212,7 +222,7 @@ class Recommender:
         missing = fresh - int(cold[top].sum())
         if missing <= 0:
             return top
-        newcomers = self._top(scores, allowed & cold, missing)
+        newcomers = self._top(scores if content is None else content, allowed & cold, missing)
         if newcomers.size == 0:
             return top
         # Drop the lowest-ranked warm items to make room; new listings go last, after the earned places.
@@ -229,8 +239,8 @@ class Recommender:
         if history is not None:
             contacted = self.positions(history.loc[history["event"] == "contact", "listing_key"])
             contacted = contacted[contacted >= 0]
-        scores = self.scores(user_id, method)
-        top = self.top_items(scores, self._allowed(filters, contacted), k, method)
+        scores, content = self.scores_with_content(user_id, method)
+        top = self.top_items(scores, self._allowed(filters, contacted), k, method, content)
         return self._with_reasons(top, scores, user_id, filters)
 
     def similar_listings(self, listing_key: str, k: int = 10, filters: dict | None = None) -> pd.DataFrame:
