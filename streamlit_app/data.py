@@ -61,6 +61,15 @@ def format_dh(value) -> str:
     return f"{sign}{abs(round(value)):,} DH".replace(",", "\u202f")
 
 
+_MARKDOWN_SPECIALS = str.maketrans({ch: "\\" + ch for ch in "\\`*_{}[]()<>#+-.!|~$"})
+
+
+def md_escape(text) -> str:
+    """Scraped text shown inside markdown (titles, captions): every markdown and HTML character escaped, so a
+    seller's `[link](javascript:...)` or `<img onerror>` is printed, never rendered."""
+    return str(text).translate(_MARKDOWN_SPECIALS)
+
+
 def format_count(value) -> str:
     return f"{int(value):,}".replace(",", "\u202f")
 

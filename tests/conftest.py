@@ -79,6 +79,10 @@ def pipeline(tmp_path_factory, isolated_data_dir) -> PipelineRun:
                     }.items()
                 }
                 con.close()
+                from reliability.faults import warehouse_hashes
+
+                # content hashes (sorted rows, run-time columns left out): a rerun must give the same tables
+                counts["hashes"] = warehouse_hashes(data_dir / "warehouse.duckdb")
                 runs.append((result, counts))
     finally:
         os.environ["AUTOLIST_DATA_DIR"] = previous

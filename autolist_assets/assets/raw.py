@@ -32,6 +32,8 @@ class RawListingsConfig(dg.Config):
     incremental: bool = True
     # Politeness for the live sites: seconds between two requests to one host (None = 1 s remote, 0 local).
     min_interval_s: Optional[float] = None
+    # Seconds to wait for one answer before retrying it (a page slower than this counts as a network fault).
+    timeout_s: float = 30.0
 
 
 @dg.asset(
@@ -64,11 +66,15 @@ def raw_listings(
                 if config.refetch:
                     if source not in fetchers:
                         kind = marketplace.fetcher_kind(source)
-                        fetcher_class = BrowserFetcher if kind == "browser" else HttpFetcher
-                        fetchers[source] = stack.enter_context(fetcher_class(min_interval=config.min_interval_s))
+                        fetcher = BrowserFetcher(min_interval=config.min_interval_s, page_load_timeout=config.timeout_s) \
+                            if kind == "browser" else HttpFetcher(min_interval=config.min_interval_s, timeout=config.timeout_s)
+                        fetchers[source] = stack.enter_context(fetcher)
                     archive_file.parent.mkdir(parents=True, exist_ok=True)
                     # a crashed run's pages come first, then the last complete archive: both are already paid for
-                    reuse = reusable_pages(archive_file, partial_path(archive_file)) if config.incremental else {}
+                    # (a run killed outright leaves its pages in the .tmp file the next archive would overwrite)
+                    reuse = reusable_pages(archive_file, partial_path(archive_file),
+                                           archive_file.with_name(archive_file.name + ".tmp")) \
+                        if config.incremental else {}
                     with PageArchive(archive_file) as archive:
                         result = scrape_partition(
                             source, day, marketplace.base_url(source), fetchers[source], archive, salt,

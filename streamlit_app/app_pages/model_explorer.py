@@ -18,7 +18,7 @@ models = data.query(data.MODELS_OF_BRAND, (brand,))["model"].tolist()
 model = right.selectbox("Model", models, index=models.index("Sandero") if "Sandero" in models else 0, key="model")
 
 prices = data.query(data.PRICE_BY_YEAR_CITY, (brand, model))
-st.subheader(f"{brand} {model}: asking price by year and city")
+st.subheader(f"{data.md_escape(brand)} {data.md_escape(model)}: asking price by year and city")
 if prices.empty:
     st.info("No priced listings of this model yet.")
 else:
