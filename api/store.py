@@ -13,7 +13,6 @@ import json
 import math
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -297,7 +296,3 @@ def health() -> dict:
         "snapshot_model_version": champion[0]["version"] if champion else None,
         "recommender_trained_at": recommender_trained_at(),
     }
-
-
-def snapshot_file() -> Path:
-    return snapshot.snapshot_path()
