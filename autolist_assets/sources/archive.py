@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import io
 import os
+import uuid
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +24,9 @@ FETCHED_AT_HEADER = "WARC-Date"
 RETRIED_HEADER = "WARC-Autolist-Retried"  # non-standard: this answer was retried, the next record for the URL won
 # The body is stored decoded, so headers describing the wire encoding would lie.
 _WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+# Each record is its own gzip member, as warcio writes them; level 1 costs half of warcio's level 9 for an
+# archive about 8 % larger (a million ad pages are archived per backfill).
+GZIP_LEVEL = 1
 _REASONS = {200: "OK", 502: "Bad Gateway", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 410: "Gone",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -39,16 +46,51 @@ class PageArchive:
         ))
 
     def write(self, response: Response, retried: bool = False) -> None:
-        """Append one response record (URL, status, headers, body, fetch time, fetcher, whether it was retried)."""
+        """Append one response record (URL, status, headers, body, fetch time, fetcher, whether it was retried).
+
+        The record is laid out as warcio lays it out (same headers, order and digests), built directly: warcio's
+        record objects cost more than fetching the page from a local site."""
         headers = [(name, value) for name, value in response.headers.items() if name.lower() not in _WIRE_HEADERS]
         headers.append(("Content-Length", str(len(response.body))))
         status_line = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
-        http_headers = StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
+        http_block = "".join([f"HTTP/1.1 {status_line}\r\n", *(f"{name}: {value}\r\n" for name, value in headers), "\r\n"])
+        if http_block.isascii():
+            self._write_response(response, http_block.encode("ascii"), retried)
+        else:  # warcio percent-encodes non-ASCII header values (RFC 8187)
+            self._write_with_warcio(response, StatusAndHeaders(status_line, headers, protocol="HTTP/1.1"), retried)
+
+    def _write_response(self, response: Response, http_block: bytes, retried: bool) -> None:
+        body = response.body
+        block_digest = hashlib.sha1(http_block)
+        block_digest.update(body)
+        fields = [
+            "WARC/1.1",
+            f"{FETCHED_AT_HEADER}: {_warc_date(response.fetched_at)}",
+            f"{FETCHER_HEADER}: {response.fetcher}",
+            *([f"{RETRIED_HEADER}: 1"] if retried else []),
+            "WARC-Type: response",
+            f"WARC-Record-ID: <urn:uuid:{uuid.uuid4()}>",
+            f"WARC-Target-URI: {response.url}",
+            f"WARC-Payload-Digest: {_sha1(hashlib.sha1(body))}",
+            f"WARC-Block-Digest: {_sha1(block_digest)}",
+            "Content-Type: application/http; msgtype=response",
+            f"Content-Length: {len(http_block) + len(body)}",
+            "\r\n",
+        ]
+        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._file.write(b"".join([
+            compressor.compress("\r\n".join(fields).encode("utf-8")), compressor.compress(http_block),
+            compressor.compress(body), compressor.compress(b"\r\n\r\n"), compressor.flush(),
+        ]))
+        self._file.flush()  # a crash loses at most the record being written: the partial file is resumable
+        self.records_written += 1
+
+    def _write_with_warcio(self, response: Response, http_headers: StatusAndHeaders, retried: bool) -> None:
         record = self._writer.create_warc_record(
             response.url, "response", payload=io.BytesIO(response.body), length=len(response.body),
             http_headers=http_headers,
             warc_headers_dict={
-                FETCHED_AT_HEADER: response.fetched_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                FETCHED_AT_HEADER: _warc_date(response.fetched_at),
                 FETCHER_HEADER: response.fetcher,
                 **({RETRIED_HEADER: "1"} if retried else {}),
             },
@@ -85,6 +127,14 @@ class PageArchive:
             self.close()
         else:
             self.discard()
+
+
+def _warc_date(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _sha1(digest) -> str:
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
 
 
 def partial_path(archive_path: Path | str) -> Path:

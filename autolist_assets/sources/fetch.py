@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import http.client
 import ipaddress
 import json
 import random
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -164,7 +168,13 @@ def _network_error_kind(error: Exception) -> str:
 
 def is_local_host(url: str) -> bool:
     """True for loopback hosts (the demo market), where politeness delays are pointless."""
-    host = urlsplit(url).hostname or ""
+    return _is_loopback_netloc(urlsplit(url).netloc)
+
+
+@functools.lru_cache(maxsize=256)
+def _is_loopback_netloc(netloc: str) -> bool:
+    # asked three times per request: parsing the address each time cost more than the request to a local site
+    host = urlsplit(f"//{netloc}").hostname or ""
     if host == "localhost":
         return True
     try:
@@ -280,8 +290,103 @@ def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: R
     raise FetchError(url, errors, attempts)
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+
+
+def _loopback_error_kind(error: BaseException) -> str:
+    """The same kinds _network_error_kind gives httpx's errors, for the loopback client's."""
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return "timeout"
+    if isinstance(error, http.client.IncompleteRead):
+        return "truncated"
+    if isinstance(error, ConnectionRefusedError):
+        return "connect"
+    return "reset"
+
+
+class _LoopbackConnection:
+    """One keep-alive HTTP/1.1 connection to a loopback server: request out, status, headers and body back.
+
+    Just enough HTTP for a local site (Content-Length or chunked bodies, keep-alive); header names come back
+    lower-cased and repeated ones joined, as the httpx path gives them."""
+
+    def __init__(self, netloc: str, timeout: float):
+        self.host, _, port = netloc.rpartition(":")
+        self.port = int(port)
+        self.netloc = netloc
+        self.timeout = timeout
+        self.sock: socket.socket | None = None
+        self.reader = None
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.reader.close()
+            self.sock.close()
+            self.sock = self.reader = None
+
+    def _open(self) -> None:
+        # a kept-alive connection the server has closed meanwhile reads as ready (EOF): start a new one, as
+        # httpcore does, rather than send into it and count a reset the site never made
+        if self.sock is not None and select.select([self.sock], [], [], 0)[0]:
+            self.close()
+        if self.sock is None:
+            self.sock = socket.create_connection((self.host.strip("[]"), self.port), timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.reader = self.sock.makefile("rb")
+
+    def get(self, target: str, extra_headers: str) -> tuple[int, dict[str, str], bytes]:
+        self._open()
+        self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {self.netloc}\r\n{extra_headers}\r\n".encode("latin-1"))
+        line = self.reader.readline(65537)
+        if not line:
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        version, _, rest = line.decode("latin-1").partition(" ")
+        if not version.startswith("HTTP/"):
+            raise http.client.BadStatusLine(line)
+        status = int(rest[:3])
+        headers: dict[str, str] = {}
+        while True:
+            line = self.reader.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.reader.readline(65537).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.reader.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunk = self.reader.read(size + 2)
+                if len(chunk) < size + 2:
+                    raise http.client.IncompleteRead(chunk)
+                chunks.append(chunk[:size])
+            body = b"".join(chunks)
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            body = self.reader.read(length)
+            if len(body) < length:
+                raise http.client.IncompleteRead(body, length - len(body))
+        else:
+            body = self.reader.read()
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+            self.close()
+        return status, headers, body
+
+
 class HttpFetcher:
-    """Keep-alive httpx client with an identifying User-Agent, politeness and retries."""
+    """Keep-alive httpx client with an identifying User-Agent, politeness and retries.
+
+    Plain-HTTP loopback URLs (the demo marketplace) go through a lean keep-alive http.client connection per
+    thread instead: httpx spends about four times the CPU per request, which is the scraper's main cost when
+    the site answers in a fraction of a millisecond. Everything else (TLS, compression, the live sites) uses
+    httpx; politeness and retries are the same for both.
+    """
 
     name = "http"
 
@@ -294,10 +399,20 @@ class HttpFetcher:
         respect_robots: bool | None = None,
         retry: RetryPolicy | None = None,
         seed: int | None = None,
+        fast_loopback: bool = True,
     ):
         self.politeness = Politeness(user_agent, min_interval, respect_robots)
         self.retry = retry or RetryPolicy()
         self._rng = random.Random(seed)
+        self._timeout = timeout
+        self._fast_loopback = fast_loopback
+        self._loopback_request_headers = (
+            f"User-Agent: {user_agent}\r\nAccept-Language: fr-FR,fr;q=0.9\r\nAccept: */*\r\n"
+            "Accept-Encoding: identity\r\n"
+        )
+        self._local = threading.local()  # this thread's loopback connections, by host:port
+        self._connections: list[_LoopbackConnection] = []
+        self._connections_lock = threading.Lock()
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Language": "fr-FR,fr;q=0.9"},
             timeout=timeout,
@@ -309,7 +424,9 @@ class HttpFetcher:
         """GET one URL with retries; a final HTTP error comes back as a Response, network failure raises FetchError."""
         return fetch_with_retries(url, self._get_once, self.politeness, self.retry, self._rng)
 
-    def _get_once(self, url: str) -> Response:
+    def _get_once(self, url: str, redirects: int = 0) -> Response:
+        if self._fast_loopback and url.startswith("http://") and is_local_host(url):
+            return self._get_loopback(url, redirects)
         try:
             answer = self._client.get(url)
         except httpx.TransportError as error:
@@ -322,9 +439,33 @@ class HttpFetcher:
             fetched_at=dt.datetime.now(dt.timezone.utc), fetcher=self.name,
         )
 
+    def _get_loopback(self, url: str, redirects: int) -> Response:
+        parts = urlsplit(url)
+        connection = self._local.__dict__.setdefault("connections", {}).get(parts.netloc)
+        if connection is None:
+            connection = _LoopbackConnection(parts.netloc, self._timeout)
+            self._local.connections[parts.netloc] = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            status, headers, body = connection.get(target, self._loopback_request_headers)
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise FetchError(url, [_loopback_error_kind(error)], []) from error
+        location = headers.get("location")
+        if status in _REDIRECTS and location and redirects < MAX_REDIRECTS:
+            return self._get_once(urljoin(url, location), redirects + 1)
+        return Response(url=url, status=status, headers=headers, body=body,
+                        fetched_at=dt.datetime.now(dt.timezone.utc), fetcher=self.name)
+
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
 
     def __enter__(self) -> "HttpFetcher":
         return self

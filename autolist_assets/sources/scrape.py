@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections import Counter, defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-from urllib.parse import unquote, urlsplit
+from typing import Callable, Iterable
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from autolist_assets.sources import avito, moteur
 from autolist_assets.sources.archive import PageArchive, read_archive
-from autolist_assets.sources.fetch import Fetcher, FetchError, Response
+from autolist_assets.sources.fetch import Fetcher, FetchError, HttpFetcher, Response, is_local_host
 from autolist_assets.sources.privacy import hash_pii
 from autolist_assets.sources.schema import ROW_FIELDS, ListPage, ParseError
 from autolist_assets.sources.text import mileage_range
@@ -28,6 +30,9 @@ PARSERS = {"avito": avito, "moteur": moteur}
 # ad page may be older than the list page).
 _CARD_FIRST = ("url", "title", "price_text", "posted_text", "price_dh", "old_price_dh", "monthly_payment_dh")
 _PRICE_FIELDS = ("price_dh", "old_price_dh", "monthly_payment_dh")
+# Pages asked for at once from a site on this machine (the demo marketplace): it renders the next ad pages
+# while we archive and parse the last ones. Remote sites get one at a time, whatever their rate limit.
+LOCAL_WORKERS = 8
 
 
 class ScrapeError(RuntimeError):
@@ -84,7 +89,7 @@ class _Session:
     """Counts, archives and parses every page of one partition run."""
 
     def __init__(self, source: str, fetcher: Fetcher, archive: PageArchive | None, log: Callable[[str], None],
-                 reuse: dict[str, Response] | None = None):
+                 reuse: dict[str, Response] | None = None, workers: int = 1):
         self.source = source
         self.parser = PARSERS[source]
         self.fetcher = fetcher
@@ -101,6 +106,10 @@ class _Session:
         self.network_errors: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
         self._details: dict[str, dict | None] = {}
+        self._pages: dict[str, ListPage] = {}  # list pages read in this run: the search and the walk share them
+        # pages asked for ahead of the walk (only pages the walk is sure to read, so a replay asks for the same)
+        self._pending: dict[str, Future] = {}
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"scrape-{source}") if workers > 1 else None
 
     def fail(self, url: str, page: str, reason: str, detail: str = "", status: int | None = None,
              counted: bool = True) -> None:
@@ -118,13 +127,41 @@ class _Session:
         self.status_counts[response.status] += 1
         self.challenges += response.is_challenge
 
+    def prefetch(self, urls: Iterable[str | None]) -> None:
+        """Start fetching pages the walk will read next (a no-op without workers)."""
+        if self._pool is None:
+            return
+        for url in urls:
+            if url and url not in self._pending and url not in self._details and url not in self._pages \
+                    and url not in self.reuse:
+                self._pending[url] = self._pool.submit(self.fetcher.get, url)
+
+    def finish(self) -> None:
+        """Keep what was fetched ahead and never read (archived and counted, so nothing fetched is lost, and a
+        crashed run's pages can be reused), then stop the workers."""
+        for url in list(self._pending):
+            future = self._pending.pop(url)
+            try:
+                self._keep(future.result())
+            except FetchError as error:
+                self.retries += max(0, len(error.network_errors) - 1)
+                self.network_errors.update(error.network_errors)
+            except BaseException:  # the run is failing already (a dead worker, an interrupt): keep what is kept
+                continue
+        if self._pool is not None:
+            self._pool.shutdown()
+
     def fetch(self, url: str) -> Response:
+        future = self._pending.pop(url, None)
         try:
-            response = self.fetcher.get(url)
+            response = future.result() if future is not None else self.fetcher.get(url)
         except FetchError as error:
             self.retries += max(0, len(error.network_errors) - 1)
             self.network_errors.update(error.network_errors)
             raise
+        return self._keep(response)
+
+    def _keep(self, response: Response) -> Response:
         # archive before parsing, so a page that breaks the parser is still kept for replay
         for attempt in response.attempts:
             self._count(attempt)
@@ -139,6 +176,8 @@ class _Session:
         return response
 
     def list_page(self, url: str) -> ListPage:
+        if url in self._pages:
+            return self._pages[url]
         try:
             response = self.fetch(url)
         except FetchError as error:
@@ -162,6 +201,7 @@ class _Session:
             # a card that names no ad cannot become a row; it is kept on record, never dropped quietly
             self.fail(f"{url}#skipped-card-{position}", "card", reason, "a list card without a usable ad id",
                       response.status)
+        self._pages[url] = page
         return page
 
     def detail(self, url: str) -> dict | None:
@@ -253,6 +293,80 @@ def _card_day(session: _Session, card: dict, day: dt.date) -> tuple[dt.date | No
     return (_utc_day(exact) if exact else card_day), detail
 
 
+def _needs_ad_page(card: dict, day: dt.date) -> bool:
+    """Whether the avito walk opens this card's ad page: the day's ads, and cards dated too coarsely to tell."""
+    card_day = _utc_day(card.get("posted_at"))
+    if card_day is None:
+        return False
+    if card.get("posted_at_exact") is False and abs((card_day - day).days) <= 1:
+        return True
+    return card_day == day
+
+
+def _with_query(url: str, **values) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
+    return urlunsplit(parts._replace(query=urlencode(query + [(k, str(v)) for k, v in values.items()])))
+
+
+def _gallop(first: int, too_new: Callable[[int], bool]) -> int:
+    """The first page number at or after `first` that is not too new, for a predicate that is true on a prefix
+    of pages: exponential steps, then bisection (about 2·log₂ pages read instead of every page)."""
+    low, step = first, 1
+    while too_new(low + step):
+        low, step = low + step, step * 2
+    high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if too_new(middle):
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _avito_start(session: _Session, day: dt.date, start_url: str) -> str:
+    """The first list page that can hold ads of `day`. Pages run newest first, so a search over `?o=N` skips
+    the newer days' pages, which a walk from page 1 would read again for each older day of a backfill."""
+
+    def too_new(page: ListPage) -> bool:
+        last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
+        # relative dates ("il y a 2 jours") may put a card a day late
+        return last_day is not None and last_day - dt.timedelta(days=1 if page.from_markup else 0) > day
+
+    first = session.list_page(start_url)
+    if not too_new(first) or not first.next_url:
+        return start_url
+    number = _gallop(1, lambda n: too_new(session.list_page(_with_query(first.next_url, o=n))))
+    return _with_query(first.next_url, o=number)
+
+
+_OFFSET_RE = re.compile(r"/(\d+)/?$")
+
+
+def _moteur_start(session: _Session, day: dt.date, start_url: str) -> str:
+    """The first list page that can hold ads of `day`, found by offset (`…/achat-voiture-occasion/<offset>`)
+    from the last card's ad page of each page tried, as the walk itself decides."""
+
+    def too_new(page: ListPage) -> bool:
+        cards = [card for card in page.cards if card.get("listing_id")]
+        oldest = session.detail(cards[-1]["url"]) if cards else None
+        oldest_day = _utc_day(oldest.get("posted_at")) if oldest else None
+        return oldest_day is not None and oldest_day > day
+
+    first = session.list_page(start_url)
+    match = _OFFSET_RE.search(urlsplit(first.next_url or "").path)
+    if not too_new(first) or not match or int(match.group(1)) <= 0:
+        return start_url
+    size = int(match.group(1))
+
+    def page_url(number: int) -> str:
+        parts = urlsplit(first.next_url)
+        return urlunsplit(parts._replace(path=_OFFSET_RE.sub(f"/{number * size}", parts.path)))
+
+    return page_url(_gallop(0, lambda n: too_new(session.list_page(page_url(n)))))
+
+
 def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str, rows: list[dict]) -> int:
     found = 0
     seen: set[str] = set()
@@ -262,6 +376,12 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
         page = session.list_page(url)
         page_number += 1
         kept = 0
+        last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
+        slack = dt.timedelta(days=1 if page.from_markup else 0)
+        if last_day is not None and last_day + slack >= day:
+            session.prefetch([page.next_url])
+        session.prefetch(card["url"] for card in page.cards
+                         if card["listing_id"] not in seen and _needs_ad_page(card, day))
         for card in page.cards:
             if card["listing_id"] in seen:
                 continue
@@ -280,8 +400,6 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
         session.log(f"avito {day}: list page {page_number}: {len(page.cards)} cards, {kept} from that day")
         # pinned ads can sit out of order at the top, the last card tells where the page ends in time;
         # relative dates ("il y a 2 jours") are a day too coarse to stop on
-        last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
-        slack = dt.timedelta(days=1 if page.from_markup else 0)
         if last_day is None or last_day + slack < day:
             break
         url = page.next_url
@@ -302,6 +420,10 @@ def _scrape_moteur(session: _Session, day: dt.date, start_url: str, pii_salt: st
         # cards carry no date: the oldest ad of the page says whether the whole page is still too recent
         oldest = session.detail(cards[-1]["url"]) if cards else None
         oldest_day = _utc_day(oldest.get("posted_at")) if oldest else None
+        if oldest_day == day:
+            # the whole page is the day's (ads run newest first), so every ad page and the next list page
+            # will be read; on the page where the day ends the walk stops at the first older ad, one at a time
+            session.prefetch([page.next_url, *(card["url"] for card in cards)])
         if oldest_day is None or oldest_day <= day:
             for card in cards:
                 detail = session.detail(card["url"])
@@ -336,23 +458,29 @@ def scrape_partition(
     pii_salt: str,
     log: Callable[[str], None] | None = None,
     reuse: dict[str, Response] | None = None,
+    workers: int | None = None,
 ) -> ScrapeResult:
     """All ads `source` shows as posted on `day` (UTC), one merged row each, newest first.
 
     `reuse` maps ad-page URLs to archived answers (an earlier or crashed run of the partition): those pages
-    are copied into the new archive instead of fetched again; list pages are always fetched (prices move)."""
+    are copied into the new archive instead of fetched again; list pages are always fetched (prices move).
+    `workers` pages are fetched at once (default: LOCAL_WORKERS over HTTP from this machine, else one)."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
     started = time.perf_counter()
-    session = _Session(source, fetcher, archive, log or (lambda line: None), reuse)
+    if workers is None:
+        workers = LOCAL_WORKERS if isinstance(fetcher, HttpFetcher) and is_local_host(base_url) else 1
+    session = _Session(source, fetcher, archive, log or (lambda line: None), reuse, workers)
     start_url = base_url.rstrip("/") + LIST_PATHS[source]
     rows: list[dict] = []
-    walk = _scrape_avito if source == "avito" else _scrape_moteur
+    walk, search = (_scrape_avito, _avito_start) if source == "avito" else (_scrape_moteur, _moteur_start)
     try:
-        found = walk(session, day, start_url, pii_salt, rows)
+        found = walk(session, day, search(session, day, start_url), pii_salt, rows)
     except ScrapeError as error:
         error.failures = list(session.failure_records)
         raise
+    finally:
+        session.finish()
     return ScrapeResult(
         rows=rows, pages_fetched=session.pages_fetched, listings_found=found,
         parse_failures=sum(session.failures.values()), http_status_counts=dict(session.status_counts),

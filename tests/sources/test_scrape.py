@@ -150,7 +150,8 @@ def test_a_day_without_ads_gives_no_rows(market):
         result = scrape_partition("avito", market.first_day - dt.timedelta(days=3), server.avito_url, fetcher,
                                   None, PII_SALT)
     assert result.rows == [] and result.listings_found == 0
-    assert result.pages_fetched == -(-len(market.feed("avito")) // market.config.avito_page_size)
+    # a search over page numbers, not a walk through every page, finds that no page holds the day
+    assert 1 <= result.pages_fetched <= -(-len(market.feed("avito")) // market.config.avito_page_size)
 
 
 def test_gone_or_broken_ad_pages_are_counted_and_keep_the_card(scraped, tmp_path):
