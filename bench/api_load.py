@@ -1,6 +1,6 @@
 """REST API latency under load: /v1/estimate, recommendations and similar listings at a fixed request rate.
 
-Usage: uv run python bench/api_load.py [--rate 100] [--seconds 25] [--workers 1]
+Usage: uv run python bench/api_load.py [--rate 100] [--seconds 25] [--workers 1] [--endpoints estimate,similar]
 Needs the demo data (make demo DEMO_SERVE=0): the API is started with uvicorn on a free port over the snapshot
 and models of AUTOLIST_DATA_DIR (default ./data), with its rate limit off. This process is the load generator:
 an open-loop schedule (asyncio, keep-alive HTTP/1.1 connections) sends `rate` requests a second whatever the answers' pace, one endpoint
@@ -158,6 +158,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=25.0, help="measured seconds per endpoint")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--endpoints", default="estimate,recommendations,similar", help="phases to run, in order")
     args = parser.parse_args()
     if not paths.serving_path().exists() or not paths.recommender_path().exists():
         print(f"No snapshot or recommender in {paths.data_dir()}: run `make demo DEMO_SERVE=0` first.", file=sys.stderr)
@@ -184,7 +185,7 @@ def main() -> int:
                 raise SystemExit("the API did not start")
             time.sleep(0.3)
         load_before = os.getloadavg()
-        for name in ("estimate", "recommendations", "similar"):
+        for name in args.endpoints.split(","):
             server_cpu = process_cpu_s(server.pid) if args.workers == 1 else None
             results[name] = asyncio.run(run_phase(port, requests[name], args.rate, args.seconds))
             if server_cpu is not None:
