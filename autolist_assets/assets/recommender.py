@@ -72,13 +72,11 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
         from ml.recommender.model import load_recommender
 
         model = load_recommender(paths.recommender_path())
-        frames = []
-        for user in model.user_history:
-            recs = model.recommend_for_user(user, RECOMMENDATIONS_PER_USER)
-            frames.append(recs.assign(user_id=user, rank=range(1, len(recs) + 1)))
-        recommendations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        # users in batches: one matrix product scores a batch against every listing
+        recommendations = model.recommend_for_users(list(model.user_history), RECOMMENDATIONS_PER_USER)
         with warehouse.connect() as con:
             con.execute("create or replace table ml.user_recommendations as select * from recommendations")
-        return dg.MaterializeResult(metadata={"users": len(frames), "rows": len(recommendations)})
+        users = recommendations["user_id"].nunique() if len(recommendations) else 0
+        return dg.MaterializeResult(metadata={"users": users, "rows": len(recommendations)})
 
     return [user_interactions, recommender, user_recommendations]

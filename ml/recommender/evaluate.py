@@ -39,9 +39,14 @@ def _cases(model: Recommender, train: pd.DataFrame, test: pd.DataFrame, users: n
     warm_items = model.popularity > 0
     test_by_user = dict(tuple(test.groupby("user_id")))
     train_by_user = dict(tuple(train.groupby("user_id")))
+    # each user's held-out day (the day of their first held-out event), for every user at once
+    held_days = test.groupby("user_id")["ts"].first().dt.floor("D")
+    if held_days.dt.tz is not None:
+        held_days = held_days.dt.tz_convert("UTC").dt.tz_localize(None)
+    held_days = pd.Series(held_days.to_numpy().astype("datetime64[D]").astype("int64"), index=held_days.index)
     for user in users:
         held = test_by_user[user]
-        day = held["ts"].dt.floor("D").iloc[0].to_datetime64().astype("datetime64[D]").astype("int64")
+        day = held_days[user]
         allowed = (first <= day) & (last >= day)
         seen = train_by_user.get(user)
         if seen is not None:
@@ -75,8 +80,10 @@ def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10
     cases = list(_cases(model, train, test, _sample_users(test, max_users, seed)))
     best, best_ndcg = WEIGHT_GRID[0], -1.0
     parts = {}
-    for user, allowed, relevant, _, _ in cases:
-        parts[user] = [model.scores(user, m) for m in ("content", "collaborative", "popularity")]
+    # one pass gives both the collaborative and the content scores; a user without history gets popularity
+    for user, collaborative, content in model.scores_for_users([case[0] for case in cases], "collaborative",
+                                                               _batch(model)):
+        parts[user] = [collaborative if content is None else content, collaborative, model.scores(user, "popularity")]
     for weights in WEIGHT_GRID:
         total = 0.0
         for user, allowed, relevant, _, _ in cases:
@@ -87,6 +94,11 @@ def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10
         if total > best_ndcg:
             best, best_ndcg = weights, total
     return best
+
+
+def _batch(model: Recommender) -> int:
+    """Users per matrix product: about 200 MB of scores whatever the number of listings."""
+    return int(max(8, min(256, 50_000_000 // max(1, len(model.items)))))
 
 
 def train_recommender(listings: pd.DataFrame, interactions: pd.DataFrame) -> Recommender:
@@ -103,9 +115,11 @@ def evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, ma
     model = train_recommender(listings, train)
     rows = {(segment, method): [] for segment in ("all", "cold_users", "cold_items") for method in METHODS}
     recommended = {method: set() for method in METHODS}
-    for user, allowed, relevant, cold_relevant, segments in _cases(model, train, test, _sample_users(test, max_users, seed)):
-        for method in METHODS:
-            scores, content = model.scores_with_content(user, method)
+    cases = list(_cases(model, train, test, _sample_users(test, max_users, seed)))
+    for method in METHODS:
+        # per method, the users' content products come in batches (one matrix product each)
+        scored = model.scores_for_users([case[0] for case in cases], method, _batch(model))
+        for (user, allowed, relevant, cold_relevant, segments), (_, scores, content) in zip(cases, scored):
             top = model.top_items(scores, allowed, k, method, content)
             recommended[method].update(top.tolist())
             hits = np.isin(top, relevant).astype(float)

@@ -111,19 +111,19 @@ class Recommender:
         similarity = (normalised.T @ normalised).tocsr()
         similarity.setdiag(0)
         similarity.eliminate_zeros()
-        rows, cols, vals = [], [], []
-        for item in range(similarity.shape[0]):
+        lengths = np.diff(similarity.indptr)
+        keep = np.ones(similarity.nnz, dtype=bool)
+        # Only items with more than `neighbours` co-visited items lose some; the others keep every entry (a
+        # loop over a million mostly short rows cost seconds per fit for nothing).
+        for item in np.flatnonzero(lengths > neighbours):
             start, end = similarity.indptr[item], similarity.indptr[item + 1]
-            if end == start:
-                continue
-            top = np.argsort(-similarity.data[start:end])[:neighbours]
-            rows.append(np.full(top.size, item))
-            cols.append(similarity.indices[start:end][top])
-            vals.append(similarity.data[start:end][top])
-        if not rows:
+            dropped = np.argsort(-similarity.data[start:end])[neighbours:]
+            keep[start + dropped] = False
+        if not keep.any():
             return sp.csr_matrix(similarity.shape, dtype=np.float32)
+        rows = np.repeat(np.arange(similarity.shape[0]), lengths)
         return sp.csr_matrix(
-            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=similarity.shape
+            (similarity.data[keep].astype(np.float32), (rows[keep], similarity.indices[keep])), shape=similarity.shape
         )
 
     # ------------------------------------------------------------------ scoring
@@ -135,6 +135,9 @@ class Recommender:
         return self.__dict__["_key_index"].get_indexer(pd.Index(keys))
 
     def _history_arrays(self, user_id: str) -> tuple[np.ndarray, np.ndarray]:
+        histories = self.__dict__.get("_histories")
+        if histories is not None:
+            return histories.get(user_id, (np.array([], dtype=int), np.array([], dtype=np.float32)))
         history = self.user_history.get(user_id)
         if history is None or history.empty:
             return np.array([], dtype=int), np.array([], dtype=np.float32)
@@ -143,6 +146,27 @@ class Recommender:
         known = items >= 0
         return items[known], grouped.to_numpy(np.float32)[known]
 
+    def prepare_histories(self) -> None:
+        """Every user's (items, weights) from one group-by instead of one per request (same sums, same order)."""
+        if "_histories" in self.__dict__ or not self.user_history:
+            return
+        frame = pd.concat(self.user_history, names=["user_id", None])[["listing_key", "w"]].reset_index(level=0)
+        grouped = frame.groupby(["user_id", "listing_key"])["w"].sum()
+        users = grouped.index.get_level_values(0)
+        items = self.positions(grouped.index.get_level_values(1))
+        weights = grouped.to_numpy(np.float32)
+        bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
+        histories = {}
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            known = items[start:end] >= 0
+            histories[users[start]] = (items[start:end][known], weights[start:end][known])
+        self.__dict__["_histories"] = histories
+
+    def _popularity_scaled(self) -> np.ndarray:
+        if "_popularity_scaled_cache" not in self.__dict__:
+            self.__dict__["_popularity_scaled_cache"] = _scale(np.log1p(self.popularity))
+        return self.__dict__["_popularity_scaled_cache"]
+
     def scores(self, user_id: str, method: str = "hybrid") -> np.ndarray:
         """A score per item for one user: popularity, content, collaborative or hybrid."""
         return self.scores_with_content(user_id, method)[0]
@@ -150,11 +174,33 @@ class Recommender:
     def scores_with_content(self, user_id: str, method: str = "hybrid") -> tuple[np.ndarray, np.ndarray | None]:
         """The method's scores and, when computed on the way, the content scores (None without a history)."""
         items, weights = self._history_arrays(user_id)
-        popularity = _scale(np.log1p(self.popularity))
         if method == "popularity" or items.size == 0:
-            return popularity, None
-        profile = weights @ self.content[items]
-        content = _scale(self.content @ profile)
+            return self._popularity_scaled(), None
+        return self._blend(items, weights, self.content @ (weights @ self.content[items]), method)
+
+    def scores_for_users(self, users, method: str = "hybrid", batch: int = 256):
+        """(user, scores, content scores) for many users: their content products come from one matrix product per
+        batch of users, which reads the item matrix once per batch instead of once per user."""
+        self.prepare_histories()
+        users = list(users)
+        for start in range(0, len(users), batch):
+            chunk = users[start:start + batch]
+            arrays = [self._history_arrays(user) for user in chunk]
+            with_history = [j for j, (items, _) in enumerate(arrays) if items.size and method != "popularity"]
+            raw = None
+            if with_history:
+                profiles = np.stack([arrays[j][1] @ self.content[arrays[j][0]] for j in with_history])
+                raw = profiles @ self.content.T  # one row per user, contiguous
+            column = {j: c for c, j in enumerate(with_history)}
+            for j, user in enumerate(chunk):
+                if j in column:
+                    yield (user, *self._blend(*arrays[j], raw[column[j]], method))
+                else:
+                    yield user, self._popularity_scaled(), None
+
+    def _blend(self, items: np.ndarray, weights: np.ndarray, raw_content: np.ndarray, method: str):
+        popularity = self._popularity_scaled()
+        content = _scale(raw_content)
         if method == "content":
             return content, content
         collaborative = _scale(np.asarray(self.covisit[items].T @ weights).ravel())
@@ -166,7 +212,9 @@ class Recommender:
         cold = self.popularity == 0
         if cold.any() and not cold.all():
             collaborative = self._inherit(collaborative, cold)
-            popularity = self._inherit(popularity, cold)
+            if "_inherited_popularity" not in self.__dict__:  # the same for every user
+                self.__dict__["_inherited_popularity"] = self._inherit(popularity, cold)
+            popularity = self.__dict__["_inherited_popularity"]
         w_content, w_collaborative, w_popularity = self.weights
         return w_content * content + w_collaborative * collaborative + w_popularity * popularity, content
 
@@ -242,6 +290,52 @@ class Recommender:
         scores, content = self.scores_with_content(user_id, method)
         top = self.top_items(scores, self._allowed(filters, contacted), k, method, content)
         return self._with_reasons(top, scores, user_id, filters)
+
+    def recommend_for_users(self, users, k: int = 10, batch: int = 256) -> pd.DataFrame:
+        """recommend_for_user for many users (no filters) as one frame with user_id and rank, built in bulk."""
+        self.prepare_histories()
+        active = self.items["is_active"].to_numpy(bool)
+        keys = self.items["listing_key"].to_numpy()
+        brands, models = self.items["brand"].astype(str).to_numpy(), self.items["model"].astype(str).to_numpy()
+        contacted, strongest = self._contacts_and_strongest_events()
+        tops, scores, reasons, user_ids, ranks = [], [], [], [], []
+        for user, user_scores, content in self.scores_for_users(users, "hybrid", batch):
+            allowed = active.copy()
+            allowed[contacted.get(user, np.array([], dtype=int))] = False
+            top = self.top_items(user_scores, allowed, k, "hybrid", content)
+            history_items, _ = self._history_arrays(user)
+            if history_items.size:
+                anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
+                events = strongest.get(user, {})
+                texts = [f"similar to the {brands[a]} {models[a]} you {EVENT_WORDS[events.get(keys[a], 'view')]}"
+                         for a in anchors]
+                new = self.popularity[top] == 0
+                reasons += [f"new listing, {text}" if is_new else text for text, is_new in zip(texts, new)]
+            else:
+                reasons += [f"popular in {city}" for city in self.items["city"].to_numpy()[top]]
+            tops.append(top)
+            scores.append(user_scores[top])
+            user_ids += [user] * top.size
+            ranks += range(1, top.size + 1)
+        if not tops:
+            return pd.DataFrame()
+        top = np.concatenate(tops)
+        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
+        result["score"] = np.concatenate(scores)
+        result["reason"] = reasons
+        result["user_id"] = user_ids
+        result["rank"] = ranks
+        return result.reset_index(drop=True)
+
+    def _contacts_and_strongest_events(self) -> tuple[dict, dict]:
+        """Per user: the items contacted (never recommended again) and each touched listing's strongest event."""
+        contacted, strongest = {}, {}
+        for user, history in self.user_history.items():
+            positions = self.positions(history.loc[history["event"] == "contact", "listing_key"])
+            contacted[user] = positions[positions >= 0]
+            strongest[user] = history.sort_values("w").drop_duplicates("listing_key", keep="last") \
+                .set_index("listing_key")["event"].to_dict()
+        return contacted, strongest
 
     def similar_listings(self, listing_key: str, k: int = 10, filters: dict | None = None) -> pd.DataFrame:
         """The k active listings closest to one listing in content, the listing itself excluded."""
