@@ -36,8 +36,18 @@ def active_listings(con) -> pd.DataFrame:
 class PriceModelConfig(dg.Config):
     # The candidate comparison adds a few seconds per 10,000 listings; a retrain can skip it.
     compare_candidates: bool = os.environ.get("AUTOLIST_PRICE_CANDIDATES", "1") != "0"
+    # Candidates are compared on a random sample of this many listings (time split kept): six model families
+    # on a million rows cost many times the champion's own training, for a ranking a sample already gives.
+    candidate_rows: int = 10_000
     # Early stopping usually ends far sooner; a cap bounds the run time.
     max_rounds: int = 3000
+
+
+class PricePredictionsConfig(dg.Config):
+    # Explanations (LightGBM contributions, about a millisecond per listing per thousand trees) and comparables
+    # are stored for this many of the best-rated deals; every other listing is explained on request by the
+    # estimator and the API (PriceModel.score_one), which is where they are read.
+    explain_top_deals: int = 1000
 
 
 def build_ml_assets() -> list[dg.AssetsDefinition]:
@@ -52,7 +62,9 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
             listings = con.execute("select * from main.fct_listings").df()
         model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
         segments = segment_metrics(valid)
-        candidates = compare_candidates(listings, split="time") if config.compare_candidates else None
+        sample = listings.sample(n=min(len(listings), config.candidate_rows), random_state=7) \
+            if len(listings) > config.candidate_rows else listings
+        candidates = compare_candidates(sample, split="time") if config.compare_candidates else None
         decision = register(model, valid, listings[listings["listing_key"].isin(valid["listing_key"])],
                             registry_root(), segments=segments, candidates=candidates)
         (context.log.info if decision.promoted else context.log.warning)(decision.reason)
@@ -83,13 +95,22 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(deps=[price_model], group_name=ML_GROUP, kinds={"lightgbm", "duckdb"}, pool=WAREHOUSE_POOL)
-    def price_predictions(warehouse: Warehouse) -> dg.MaterializeResult:
-        """The champion's estimate, 80%/90% range, deal rating and explanation for every active listing
-        (ml.price_predictions), and the deals mart joining them to the listings (ml.deals)."""
+    def price_predictions(config: PricePredictionsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+        """The champion's estimate, 80%/90% range and deal rating for every active listing, with explanations for
+        the best deals (ml.price_predictions), and the deals mart joining them to the listings (ml.deals)."""
         model = load_champion(registry_root())
         with warehouse.connect() as con:
             listings = active_listings(con)
-            predictions = model.score(listings)
+            predictions = model.score(listings, explain=False)
+            if config.explain_top_deals > 0:
+                best = predictions[predictions["deal_rating"].notna()].nsmallest(
+                    config.explain_top_deals, "price_percentile", keep="first").index
+                if len(best):
+                    explained = model.score(listings.loc[best], explain=True, scored_on=predictions["scored_on"].iloc[0])
+                    predictions.loc[best, "explanation"] = explained["explanation"].to_numpy()
+                    predictions.loc[best, "comparables"] = explained["comparables"].to_numpy()
+            # text columns stay text for DuckDB even when the first rows it samples have no explanation
+            predictions = predictions.astype({"explanation": "string", "comparables": "string"})
             con.execute("create schema if not exists ml")
             con.execute("create or replace table ml.price_predictions as select * from predictions")
             con.execute(
