@@ -117,3 +117,12 @@ def write_error(error: BaseException, path: Path | str) -> DataDirError:
     reason = getattr(error, "strerror", None) or str(error)
     return DataDirError(errno, f"cannot write {path}: {reason} (disk full or read-only? nothing of this "
                                "partition was committed)", str(path))
+
+
+def is_write_failure(error: BaseException) -> bool:
+    """An error that comes from the disk refusing a write (full, read-only, too large), whoever raised it."""
+    if isinstance(error, OSError):
+        return True
+    text = str(error).lower()
+    return any(marker in text for marker in ("no space left", "read-only file system", "file too large",
+                                             "could not write", "disk quota", "permission denied"))

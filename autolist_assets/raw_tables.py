@@ -157,8 +157,17 @@ def record_failed_partition(con, scrape_day: date, source: str, failures: list[d
         _replace_failures(con, scrape_day, source, failures, True, datetime.now(timezone.utc))
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _rollback(con)
         raise
+
+
+def _rollback(con) -> None:
+    """Undo the open transaction; when the failure already ended it (a commit that hit a full disk), the original
+    error is the one worth raising, not DuckDB's 'no transaction is active'."""
+    try:
+        con.execute("rollback")
+    except Exception:
+        pass
 
 
 _INT_BOUNDS = {pa.int32(): 2**31 - 1, pa.int64(): 2**63 - 1}
@@ -235,7 +244,7 @@ def replace_partition(con, scrape_day: date, source: str, rows: list[dict], repo
         _replace_failures(con, scrape_day, source, failures or [], False, scraped_at)
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _rollback(con)
         raise
 
 
@@ -283,5 +292,5 @@ def replace_import(con, import_file: str, rows: pa.Table, rejections: list[dict]
             )
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _rollback(con)
         raise

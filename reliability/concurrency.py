@@ -52,6 +52,25 @@ class BackfillRun:
                 "max_parallel_writer_steps": self.max_parallel_writer_steps, "seconds": round(self.seconds, 1)}
 
 
+def _create_instance(dagster_home: Path) -> None:
+    """Create the instance's storage once, before the workers: several processes creating it at the same moment
+    race on its schema version (a deployment's instance exists long before any backfill)."""
+    import dagster as dg
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_pool_limits()
+            instance.get_ticks("none", "none", limit=1) if hasattr(instance, "get_ticks") else None
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
 def _writer_overlap(dagster_home: Path, run_ids: list[str]) -> int:
     """The most steps of the pool's assets that ever ran at the same moment, from the instance's event log."""
     import dagster as dg
@@ -103,6 +122,7 @@ def backfill_run(work_dir: Path, partitions: int = 30, workers: int = 3, with_db
     keys = [f"{source}|{(TODAY - dt.timedelta(days=k)).isoformat()}" for k in range(1, days + 1)
             for source in ("avito", "moteur")][:partitions]
     run = BackfillRun(pool, len(keys), workers, with_dbt)
+    _create_instance(home)
     env = {**os.environ, "DAGSTER_HOME": str(home), "AUTOLIST_DATA_DIR": str(data_dir)}
     with DemoMarketServer(market) as server:
         processes = [

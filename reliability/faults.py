@@ -281,7 +281,10 @@ class IdempotencyRun:
 
 
 def idempotency_run(work_dir: Path, seed: int = 25) -> IdempotencyRun:
-    """The same partitions twice give the same tables; so do two overlapping windows against one window."""
+    """The same partitions twice give the same tables; so do two overlapping windows against one window.
+
+    The three warehouses live in separate data dirs, which would each make their own PII salt: one salt for all."""
+    os.environ.setdefault("AUTOLIST_PII_SALT", "reliability-idempotency")
     market = small_market(seed, history_days=6, avito_per_day=20, moteur_per_day=8)
     days = [TODAY - dt.timedelta(days=k) for k in (4, 3, 2)]  # oldest first
     tables = ("raw.listings", "intermediate.int_listings_normalized")

@@ -27,10 +27,11 @@ def _error(result) -> str:
     failures = result.get_step_failure_events() if hasattr(result, "get_step_failure_events") else []
     for event in failures:
         error = event.event_specific_data.error
-        while error is not None:
-            if error.cause is None:
-                return error.message.strip()
+        # the first error below Dagster's own wrappers is the one the asset raised for people to read
+        while error is not None and error.cls_name and error.cls_name.startswith("Dagster") and error.cause:
             error = error.cause
+        if error is not None:
+            return error.message.strip()
     return "run failed"
 
 

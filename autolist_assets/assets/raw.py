@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from autolist_assets import paths
 from autolist_assets.partitions import scrape_partitions
@@ -90,14 +89,18 @@ def raw_listings(
                 failed.append({"partition": str(key), "error": str(error), "failed_pages": len(error.failures)})
                 context.log.error(f"[{index}/{len(keys)}] {key}: FAILED, nothing committed: {error}")
                 continue
-            except (OSError, duckdb.IOException) as error:
-                raise paths.write_error(error, archive_file) from error
+            except Exception as error:
+                if paths.is_write_failure(error):
+                    raise paths.write_error(error, archive_file) from error
+                raise
             report = result.report("fetch" if config.refetch else "reparse")
             try:
                 with warehouse.connect() as con:
                     replace_partition(con, day, source, result.rows, report, result.failures)
-            except (OSError, duckdb.IOException) as error:
-                raise paths.write_error(error, warehouse.resolved_path()) from error
+            except Exception as error:
+                if paths.is_write_failure(error):
+                    raise paths.write_error(error, warehouse.resolved_path()) from error
+                raise
             reports.append({"partition": str(key), **report})
             context.log.info(
                 f"[{index}/{len(keys)}] {key}: {report['listings']} listings from {report['pages']} pages "
