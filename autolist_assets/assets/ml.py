@@ -1,20 +1,20 @@
-"""ML layer: thin Dagster wrappers around ml.price (training, registry, scoring)."""
+"""ML layer: thin Dagster wrappers around ml.price (training, registry, scoring).
+
+ml.price (LightGBM, scikit-learn, pandas) is imported inside the assets: loading the Definitions, which every
+run, sensor tick and UI reload does, should not pay for the libraries only a training step uses.
+"""
 
 import os
 
 import dagster as dg
-import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from autolist_assets import paths
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.resources import WAREHOUSE_POOL, Warehouse
-from ml.price.metrics import markdown_table, segment_metrics
-from ml.price.registry import REGISTRY_NAME, load_champion, register
-from ml.price.train import compare_candidates, fit_price_model
 
 ML_GROUP = "ml"
-PRICE_MODEL_REGISTRY = REGISTRY_NAME
+PRICE_MODEL_REGISTRY = "price_model"  # ml.price.registry.REGISTRY_NAME
 
 
 def fct_listings_key() -> dg.AssetKey:
@@ -25,7 +25,7 @@ def registry_root():
     return paths.models_dir() / PRICE_MODEL_REGISTRY
 
 
-def active_listings(con) -> pd.DataFrame:
+def active_listings(con) -> "pd.DataFrame":  # noqa: F821
     """Cleaned listings still on sale (every listing when the warehouse does not say)."""
     listings = con.execute("select * from main.fct_listings").df()
     if "still_active" in listings:
@@ -58,6 +58,10 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
     def price_model(context: dg.AssetExecutionContext, config: PriceModelConfig, warehouse: Warehouse) -> dg.MaterializeResult:
         """A LightGBM model of log asking price with conformal ranges, validated on the most recent listings;
         promoted to champion in the registry only if not worse than the current one."""
+        from ml.price.metrics import markdown_table, segment_metrics
+        from ml.price.registry import register
+        from ml.price.train import compare_candidates, fit_price_model
+
         with warehouse.connect(read_only=True) as con:
             listings = con.execute("select * from main.fct_listings").df()
         model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
@@ -98,6 +102,8 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
     def price_predictions(config: PricePredictionsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
         """The champion's estimate, 80%/90% range and deal rating for every active listing, with explanations for
         the best deals (ml.price_predictions), and the deals mart joining them to the listings (ml.deals)."""
+        from ml.price.registry import load_champion
+
         model = load_champion(registry_root())
         with warehouse.connect() as con:
             listings = active_listings(con)

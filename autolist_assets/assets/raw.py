@@ -16,7 +16,6 @@ from autolist_assets.resources import WAREHOUSE_POOL, Marketplace, Warehouse
 from autolist_assets.sources import BrowserFetcher, HttpFetcher, PageArchive, reparse_archive, scrape_partition
 from autolist_assets.sources.archive import partial_path
 from autolist_assets.sources.scrape import ScrapeError, reusable_pages
-from autolist_assets.sources.csv_import import load_csv_exports
 
 RAW_GROUP = "raw"
 
@@ -169,6 +168,8 @@ def imported_listings(
     context: dg.AssetExecutionContext, config: CsvImportConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Listings from CSV exports of earlier scrapes, loaded beside the scraped ones with rejected rows kept aside."""
+    from autolist_assets.sources.csv_import import load_csv_exports  # pandas: only when files are imported
+
     paths.ensure_writable()
     with warehouse.connect() as con:
         ensure_raw_tables(con)

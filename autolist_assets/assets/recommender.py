@@ -1,14 +1,12 @@
-"""Recommender layer: thin Dagster wrappers around ml.recommender."""
+"""Recommender layer: thin Dagster wrappers around ml.recommender (imported inside the assets, so loading the
+Definitions does not load pandas and SciPy)."""
 
 import dagster as dg
-import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from autolist_assets import paths
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.resources import WAREHOUSE_POOL, Warehouse
-from ml.recommender import InteractionConfig, evaluate, generate_interactions, train_recommender
-from ml.recommender.model import save_recommender
 
 RECOMMENDER_GROUP = "recommender"
 RECOMMENDATIONS_PER_USER = 10
@@ -21,7 +19,7 @@ class InteractionsConfig(dg.Config):
     seed: int = 7
 
 
-def _listings(warehouse: Warehouse) -> pd.DataFrame:
+def _listings(warehouse: Warehouse) -> "pd.DataFrame":  # noqa: F821
     with warehouse.connect(read_only=True) as con:
         return con.execute("select * from main.fct_listings where price_dh is not null").df()
 
@@ -33,6 +31,8 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(deps=[fct_listings], group_name=RECOMMENDER_GROUP, kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL)
     def user_interactions(config: InteractionsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
         """Synthetic buyers with hidden preferences and their view, favourite and contact events on active listings."""
+        from ml.recommender import InteractionConfig, generate_interactions
+
         personas, interactions = generate_interactions(_listings(warehouse), InteractionConfig(users=config.users, seed=config.seed))
         with warehouse.connect() as con:
             con.execute("create schema if not exists ml")
@@ -47,6 +47,9 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(deps=[user_interactions], group_name=RECOMMENDER_GROUP, kinds={"python", "scipy"}, pool=WAREHOUSE_POOL)
     def recommender(warehouse: Warehouse) -> dg.MaterializeResult:
         """A hybrid content + co-visitation recommender, evaluated against popularity on each user's last session."""
+        from ml.recommender import evaluate, train_recommender
+        from ml.recommender.model import save_recommender
+
         listings = _listings(warehouse)
         with warehouse.connect(read_only=True) as con:
             interactions = con.execute("select * from ml.user_interactions").df()

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from autolist_assets import paths
 from autolist_assets.assets.ml import registry_root
 from autolist_assets.assets.warehouse import build_dbt_assets
 from autolist_assets.resources import WAREHOUSE_POOL, Warehouse
-from ml.price.registry import champion_version, versions
 
 SERVING_GROUP = "serving"
 
@@ -59,8 +57,12 @@ SNAPSHOT_MODELS = [
 ]
 
 
-def model_versions(registry: Path) -> pd.DataFrame:
+def model_versions(registry: Path) -> "pd.DataFrame":  # noqa: F821
     """The price model registry's versions with their metrics, and which one is champion."""
+    import pandas as pd
+
+    from ml.price.registry import champion_version, versions
+
     frame = pd.DataFrame(versions(registry), columns=MODEL_VERSION_COLUMNS)
     frame["champion"] = frame["version"] == champion_version(registry)
     return frame
