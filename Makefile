@@ -76,3 +76,9 @@ docs: manifest
 	$(DBT) docs generate --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --quiet
 	@echo "dbt docs generated in dbt_project/target/index.html"
 	$(if $(filter 0,$(DOCS_SERVE)),,@echo "Serving dbt docs on http://127.0.0.1:8080" && $(DBT) docs serve --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --host 127.0.0.1 --port 8080 --no-browser)
+
+# Hostile inputs, injected faults, SIGKILL, reruns, full and read-only disks, concurrent runs: the figures of
+# RELIABILITY.md, ending with one JSON line (exit 1 if crashes, rows_lost, partitions_lost or lock_errors > 0).
+.PHONY: reliability
+reliability: setup
+	$(UV) run python -m reliability

@@ -9,6 +9,7 @@ partitions_lost and lock_errors. Exits 1 when any figure that must be zero is no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -25,6 +26,26 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 74 - len(title)), flush=True)
 
 
+@contextlib.contextmanager
+def _quiet(log: Path):
+    """Send what Dagster, dbt and their subprocesses print to `log`, so the terminal shows the figures only."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reliability", description=__doc__)
     parser.add_argument("--work-dir", default="", help="where to build (default: a temporary folder, removed after)")
@@ -36,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     os.environ["AUTOLIST_DATA_DIR"] = str(work / "default_data")
     started = time.perf_counter()
+    log = work / "reliability.log"
+    print(f"Working in {work}; what Dagster and dbt print goes to {log}", flush=True)
 
     from reliability import concurrency, faults
     from reliability.bad_inputs import print_report, run_corpus
@@ -44,35 +67,42 @@ def main(argv: list[str] | None = None) -> int:
 
     _section("Bad inputs")
     corpus = build_corpus(args.seed)
-    bad = run_corpus(corpus, work / "corpus")
+    with _quiet(log):
+        bad = run_corpus(corpus, work / "corpus")
     print_report(bad)
 
     _section("Transport faults at 20%")
-    fault = faults.fault_run(work / "faults", rate=0.2, days=2 if args.quick else 4)
+    with _quiet(log):
+        fault = faults.fault_run(work / "faults", rate=0.2, days=2 if args.quick else 4)
     print(markdown([{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in fault.summary().items()}]))
     for line in fault.details:
         print("  LOST", line)
 
     _section("SIGKILL mid-partition, then rerun")
-    crash = faults.crash_run(work / "crash")
+    with _quiet(log):
+        crash = faults.crash_run(work / "crash")
     print(markdown([{k: v for k, v in vars(crash).items()}]))
 
     _section("Idempotency: the same window twice, and overlapping windows")
-    idem = faults.idempotency_run(work / "idempotency")
+    with _quiet(log):
+        idem = faults.idempotency_run(work / "idempotency")
     print(markdown([{"run": name, **{table: digest[:12] for table, digest in hashes.items()}}
                     for name, hashes in idem.hashes.items()]))
     print(f"same partitions twice identical: {idem.same_partition_twice}; overlapping windows identical: "
           f"{idem.overlapping_backfill}")
 
     _section("Read-only and full data dir")
-    disks = faults.disk_runs(work / "disk")
+    with _quiet(log):
+        disks = faults.disk_runs(work / "disk")
     print(markdown([{"case": d.kind, "failed": d.failed, "names the path": d.names_path,
                      "warehouse unchanged": d.warehouse_unchanged, "message": d.message[:110]} for d in disks]))
 
     _section("Concurrent runs on one instance (a multi-run backfill)")
     partitions = 10 if args.quick else 30
-    pooled = concurrency.backfill_run(work / "backfill", partitions=partitions, workers=3, with_dbt=True)
-    control = concurrency.backfill_run(work / "backfill_no_pool", partitions=8, workers=4, with_dbt=True, pool=False)
+    with _quiet(log):
+        pooled = concurrency.backfill_run(work / "backfill", partitions=partitions, workers=3, with_dbt=True)
+        control = concurrency.backfill_run(work / "backfill_no_pool", partitions=8, workers=4, with_dbt=True,
+                                           pool=False)
     print(markdown([pooled.summary(), control.summary()]))
     print("(the second row is the control: the same runs without the duckdb_warehouse pool)")
 
@@ -105,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     must_be_zero = ("crashes", "rows_lost", "partitions_lost", "lock_errors")
     healthy = (all(figures[k] == 0 for k in must_be_zero) and crash.ok and idem.ok and figures["disk_errors_clear"]
                and bad.dbt_ok and not bad.expectation_mismatches)
-    if not args.work_dir:
+    if not args.work_dir and healthy:
         shutil.rmtree(work, ignore_errors=True)
+    elif not healthy:
+        print(f"Kept {work} for inspection (log: {log})", flush=True)
     print(json.dumps(figures, ensure_ascii=False))
     return 0 if healthy else 1
 

@@ -15,8 +15,9 @@ def test_at_twenty_percent_faults_partitions_complete_exactly_with_every_retry_c
     assert run.completed_exact + run.failed_loudly == 2
     assert run.faults_injected >= 3  # the market really failed requests
     if run.completed_exact == 2:
-        # every faulty answer (429, 5xx, challenge, reset, cut body, timeout) was asked again, and reported
-        assert run.retries_reported == run.faults_injected
+        # every faulty answer (429, 5xx, challenge, reset, cut body, timeout) was asked again, and reported; a
+        # loaded machine can make a sound answer late too, so retries may exceed the faults, never fall short
+        assert run.retries_reported >= run.faults_injected
 
 
 def test_a_partition_that_cannot_complete_fails_loudly_and_keeps_its_last_rows(tmp_path):
