@@ -27,7 +27,8 @@ def registry_root():
 
 def active_listings(con) -> "pd.DataFrame":  # noqa: F821
     """Cleaned listings still on sale (every listing when the warehouse does not say)."""
-    listings = con.execute("select * from main.fct_listings").df()
+    # ordered: a parallel dbt build stores rows in no fixed order, and training and scoring follow row order
+    listings = con.execute("select * from main.fct_listings order by listing_key").df()
     if "still_active" in listings:
         listings = listings[listings["still_active"].fillna(True).astype(bool)]
     return listings.reset_index(drop=True)
@@ -63,7 +64,7 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         from ml.price.train import compare_candidates, fit_price_model
 
         with warehouse.connect(read_only=True) as con:
-            listings = con.execute("select * from main.fct_listings").df()
+            listings = con.execute("select * from main.fct_listings order by listing_key").df()
         model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
         segments = segment_metrics(valid)
         sample = listings.sample(n=min(len(listings), config.candidate_rows), random_state=7) \
