@@ -24,6 +24,11 @@ def _describe(group: str, row: pd.Series) -> str:
         return f"{int(num('model_year'))} ({num('age_years'):.0f} years old)"
     if group == "title words":
         return "words in the title"
+    if group == "going rate":
+        model = row.get("model")
+        model = model.split("|", 1)[-1] if isinstance(model, str) else "car"
+        year = f"{int(num('model_year'))} " if num("model_year") is not None else ""
+        return f"the going rate of a {year}{model}"
     if group == "city" and isinstance(row.get("city"), str):
         return row["city"]
     column = {"seller": "seller_type", "site": "source", "fiscal power": "fiscal_power", "first owner": "first_owner",
@@ -116,7 +121,8 @@ class ComparablesIndex:
     def count(self, model_key) -> int:
         return len(self.groups[model_key][2]) if isinstance(model_key, str) and model_key in self.groups else 0
 
-    def nearest(self, model_key, model_year, mileage_km, k: int = 3) -> list[dict]:
+    def nearest(self, model_key, model_year, mileage_km, k: int = 3, exclude=None) -> list[dict]:
+        """The k listings of this model closest in year and mileage, never the listing `exclude` itself."""
         group = self.groups.get(model_key) if isinstance(model_key, str) else None
         if group is None:
             return []
@@ -129,4 +135,7 @@ class ComparablesIndex:
             km_gap = np.abs(kms - km) / 25_000
         # One model year apart weighs as much as 25,000 km.
         score = np.where(np.isnan(year_gap), 3.0, year_gap) + np.where(np.isnan(km_gap), 2.0, km_gap)
-        return [dict(records[i]) for i in np.argsort(score, kind="stable")[:k]]
+        order = np.argsort(score, kind="stable")
+        if exclude is not None:
+            return [dict(records[i]) for i in order[: k + 1] if records[i]["listing_key"] != exclude][:k]
+        return [dict(records[i]) for i in order[:k]]

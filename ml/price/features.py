@@ -29,6 +29,8 @@ FEATURE_GROUPS = {
     "origin": "origin", "condition": "condition", "city": "city", "region": "city", "seller_type": "seller",
     "source": "site", "fiscal_power": "fiscal power", "doors": "doors", "first_owner": "first owner",
     "equipment_count": "equipment", "days_on_market": "days on market",
+    # The linear prior (ml.price.linear): what similar listings of this model and year ask.
+    "linear_prior": "going rate",
 }
 
 # Placeholder mileages that sellers type when the form insists (999 999, 1 234 567…).

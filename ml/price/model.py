@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,9 +15,11 @@ import pandas as pd
 from ml.price.conformal import Conformal
 from ml.price.explain import COMPARABLE_COLUMNS, ComparablesIndex, contributions_dh, explanation_items, row_items
 from ml.price.features import FeatureSchema, base_frame, base_record, to_number
+from ml.price.linear import LinearPrior
 from ml.price.rating import rate, rate_many
 
 COMPARABLES_PER_MODEL = 200
+PRIOR_FEATURE = "linear_prior"
 PREDICTION_COLUMNS = [
     "listing_key", "predicted_price_dh", "price_gap_pct", "low_80_dh", "high_80_dh", "low_90_dh", "high_90_dh",
     "price_percentile", "deal_rating", "rating_rule", "comparables_count", "explanation", "comparables",
@@ -24,13 +27,30 @@ PREDICTION_COLUMNS = [
 ]
 
 
+def key_hashes(keys) -> np.ndarray:
+    """A stable 64-bit hash per listing key (None → 0): folds and the trained-on set are kept as hashes."""
+    return np.fromiter(
+        (0 if k is None else int.from_bytes(hashlib.blake2b(str(k).encode(), digest_size=8).digest(), "little")
+         for k in keys), dtype=np.uint64, count=len(keys))
+
+
+def fold_of(hashes: np.ndarray, folds: int) -> np.ndarray:
+    return (hashes % np.uint64(folds)).astype(np.int64)
+
+
 @dataclass
 class PriceModel:
+    """The final booster scores new listings; a listing it was trained on is scored by the fold model
+    (fold booster and linear-prior coefficients) that never saw it, so its rating is out of sample."""
+
     booster: lgb.Booster
     schema: FeatureSchema
     conformal: Conformal
     comparables: pd.DataFrame
     info: dict = field(default_factory=dict)
+    linear: LinearPrior | None = None
+    folds: list = field(default_factory=list)  # cross-fitted boosters, one per fold
+    trained_keys: np.ndarray | None = None  # sorted key hashes of the training listings
     _index: ComparablesIndex | None = field(default=None, repr=False)
 
     @property
@@ -43,12 +63,47 @@ class PriceModel:
             self._index = ComparablesIndex(self.comparables)
         return self._index
 
-    def _predict(self, matrix: np.ndarray, **kwargs) -> np.ndarray:
-        # One thread for small batches: OpenMP start-up costs more than a single row's trees.
-        return self.booster.predict(matrix, num_threads=1 if len(matrix) < 2000 else 0, **kwargs)
+    @property
+    def feature_names(self) -> list[str]:
+        return self.schema.features + ([PRIOR_FEATURE] if self.linear is not None else [])
+
+    def routes(self, keys) -> np.ndarray:
+        """Per listing: the fold whose model scores it (−1: the final model, for listings not trained on)."""
+        route = np.full(len(keys), -1, dtype=np.int64)
+        if not self.folds or self.trained_keys is None or not len(self.trained_keys):
+            return route
+        present = np.array([k is not None and not (isinstance(k, float) and np.isnan(k)) and k is not pd.NA for k in keys], bool)
+        if present.any():
+            hashes = key_hashes([keys[i] for i in np.flatnonzero(present)])
+            at = np.searchsorted(self.trained_keys, hashes).clip(max=len(self.trained_keys) - 1)
+            known = self.trained_keys[at] == hashes
+            route[np.flatnonzero(present)[known]] = fold_of(hashes[known], len(self.folds))
+        return route
+
+    def _booster(self, route: int) -> lgb.Booster:
+        return self.booster if route < 0 else self.folds[route]
+
+    def _matrix(self, base: pd.DataFrame, titles, route: np.ndarray) -> np.ndarray:
+        matrix = self.schema.matrix(base)
+        if self.linear is not None:
+            matrix = np.column_stack([matrix, self.linear.predict(base, titles, route + 1)])
+        return matrix
+
+    def _predict(self, matrix: np.ndarray, route: np.ndarray, **kwargs) -> np.ndarray:
+        out = None
+        for r in np.unique(route):
+            rows = route == r
+            # One thread for small batches: OpenMP start-up costs more than a single row's trees.
+            part = self._booster(int(r)).predict(matrix[rows], num_threads=1 if rows.sum() < 2000 else 0, **kwargs)
+            if out is None:
+                out = np.empty((len(matrix),) + part.shape[1:])
+            out[rows] = part
+        return out if out is not None else np.empty(0)
 
     def predict_log(self, listings: pd.DataFrame) -> np.ndarray:
-        return self._predict(self.schema.matrix(base_frame(listings)))
+        listings = listings.reset_index(drop=True)
+        route = self.routes(_keys(listings))
+        return self._predict(self._matrix(base_frame(listings), _titles(listings), route), route)
 
     def predict(self, listings: pd.DataFrame) -> np.ndarray:
         """Estimated asking price in DH."""
@@ -58,8 +113,9 @@ class PriceModel:
         """One row per listing: estimate, 80%/90% ranges, deal rating with its rule, explanation, comparables."""
         listings = listings.reset_index(drop=True)
         base = base_frame(listings)
-        matrix = self.schema.matrix(base)
-        log_pred = self._predict(matrix)
+        route = self.routes(_keys(listings))
+        matrix = self._matrix(base, _titles(listings), route)
+        log_pred = self._predict(matrix, route)
         estimate = np.exp(log_pred)
         asked = pd.to_numeric(listings.get("price_dh", pd.Series(np.nan, index=listings.index)), errors="coerce")
         asked = asked.astype("float64").to_numpy()
@@ -85,12 +141,13 @@ class PriceModel:
             }
         )
         if explain:
-            contrib = self._predict(matrix, pred_contrib=True)
-            items = explanation_items(contributions_dh(contrib, self.schema.features, estimate), base)
+            contrib = self._predict(matrix, route, pred_contrib=True)
+            items = explanation_items(contributions_dh(contrib, self.feature_names, estimate), base)
             out["explanation"] = [json.dumps(i, ensure_ascii=False) for i in items]
+            keys = out["listing_key"].tolist()
             out["comparables"] = [
-                json.dumps(self.index.nearest(m, y, k), ensure_ascii=False, default=str)
-                for m, y, k in zip(base["model"], base["model_year"], base["mileage_km"])
+                json.dumps(self.index.nearest(m, y, k, exclude=key), ensure_ascii=False, default=str)
+                for m, y, k, key in zip(base["model"], base["model_year"], base["mileage_km"], keys)
             ]
         else:
             out["explanation"] = None
@@ -103,8 +160,14 @@ class PriceModel:
         """score() for one listing given as a dict, with explanation: the same values (a test holds them
         equal) without building DataFrames, so one estimate costs about a millisecond plus the trees."""
         base = base_record(record)
+        key = record.get("listing_key")
+        route = int(self.routes([key])[0])
         vector = self.schema.vector(base)
-        log_pred = self.booster.predict(vector, num_threads=1)
+        if self.linear is not None:
+            lin = self.linear.predict_one(base, record.get("title"), route + 1)
+            vector = np.column_stack([vector, [lin]])
+        booster = self._booster(route)
+        log_pred = booster.predict(vector, num_threads=1)
         estimate = np.exp(log_pred)
         asked = to_number(record.get("price_dh"))
         low80, high80 = self.conformal.interval(log_pred, 0.8)
@@ -114,12 +177,12 @@ class PriceModel:
         count = self.index.count(base["model"])
         rating, rule = rate(float(percentile[0]), float(((high90 - low90) / estimate)[0]), int(count),
                             None if np.isnan(asked) else asked)
-        contrib = self.booster.predict(vector, num_threads=1, pred_contrib=True)
-        names, effects = contributions_dh(contrib, self.schema.features, estimate)
+        contrib = booster.predict(vector, num_threads=1, pred_contrib=True)
+        names, effects = contributions_dh(contrib, self.feature_names, estimate)
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.round((asked - estimate) / estimate, 4)
         return {
-            "listing_key": record.get("listing_key"),
+            "listing_key": key,
             "predicted_price_dh": int(np.round(estimate[0])),
             "price_gap_pct": float(gap[0]),
             "low_80_dh": int(np.round(low80[0])),
@@ -131,7 +194,7 @@ class PriceModel:
             "rating_rule": rule,
             "comparables_count": int(count),
             "explanation": row_items(names, effects[0], base),
-            "comparables": self.index.nearest(base["model"], base["model_year"], base["mileage_km"]),
+            "comparables": self.index.nearest(base["model"], base["model_year"], base["mileage_km"], exclude=key),
             "model_version": self.version,
             "scored_on": scored_on or date.today(),
         }
@@ -143,6 +206,12 @@ class PriceModel:
         (folder / "conformal.json").write_text(json.dumps(self.conformal.to_json()))
         (folder / "metrics.json").write_text(json.dumps(self.info, indent=1, ensure_ascii=False, default=str))
         self.comparables.to_parquet(folder / "comparables.parquet", index=False)
+        if self.linear is not None:
+            (folder / "linear.json").write_text(json.dumps(self.linear.to_json(), ensure_ascii=False))
+        for k, fold in enumerate(self.folds):
+            fold.save_model(str(folder / f"fold_{k}.txt"))
+        if self.trained_keys is not None:
+            np.save(folder / "trained_keys.npy", self.trained_keys)
         return folder
 
     @classmethod
@@ -153,6 +222,11 @@ class PriceModel:
             conformal=Conformal.from_json(json.loads((folder / "conformal.json").read_text())),
             comparables=pd.read_parquet(folder / "comparables.parquet"),
             info=json.loads((folder / "metrics.json").read_text()),
+            linear=LinearPrior.from_json(json.loads((folder / "linear.json").read_text()))
+            if (folder / "linear.json").exists() else None,
+            folds=[lgb.Booster(model_file=str(path)) for path in
+                   sorted(folder.glob("fold_*.txt"), key=lambda p: int(p.stem.split("_")[1]))],
+            trained_keys=np.load(folder / "trained_keys.npy") if (folder / "trained_keys.npy").exists() else None,
         )
 
 
@@ -173,3 +247,13 @@ def comparables_frame(listings: pd.DataFrame, base: pd.DataFrame) -> pd.DataFram
     # the rating's minimum, and small enough that one estimate searches a few hundred rows, not millions.
     frame = frame.groupby("model", sort=False).tail(COMPARABLES_PER_MODEL)
     return frame[COMPARABLE_COLUMNS].reset_index(drop=True)
+
+
+def _keys(listings: pd.DataFrame) -> list:
+    if "listing_key" not in listings:
+        return [None] * len(listings)
+    return [None if pd.isna(k) else str(k) for k in listings["listing_key"]]
+
+
+def _titles(listings: pd.DataFrame) -> list:
+    return listings["title"].tolist() if "title" in listings else [None] * len(listings)

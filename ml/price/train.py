@@ -14,15 +14,21 @@ import pandas as pd
 
 from ml.price.conformal import Conformal
 from ml.price.features import CATEGORICAL, NUMERIC, FeatureSchema, base_frame
+from ml.price.linear import LinearPrior
 from ml.price.metrics import regression_metrics, segment_metrics
-from ml.price.model import PriceModel, comparables_frame
+from ml.price.model import PRIOR_FEATURE, PriceModel, comparables_frame, fold_of, key_hashes
 
 MIN_PRICE_DH, MAX_PRICE_DH = 10_000, 5_000_000
 MIN_TRAINING_ROWS = 50
+CLEAN_RATIO = 3.0  # a training price this many times off the linear prior is taken for a typo
+LINEAR_ALPHA = 1.0
+LINEAR_MAX_ROWS = 200_000  # the prior's ridge fits on a sample above this
+CROSS_FIT_FOLDS = 5
+CROSS_FIT_MAX_ROWS = 200_000  # each fold model trains on a sample above this (1M rows: 5 × 200k)
 LGB_PARAMS = {
     "objective": "huber",
-    "alpha": 0.3,  # huber threshold in log price: typo prices pull less than with squared error
-    "learning_rate": 0.05,
+    "alpha": 0.15,  # huber threshold in log price: typo prices pull less than with squared error
+    "learning_rate": 0.03,
     "num_leaves": 63,
     "min_data_in_leaf": 5,
     "feature_fraction": 0.8,
@@ -78,12 +84,22 @@ def fit_price_model(
     max_rounds: int = 3000,
     refit: bool | None = None,
     params: dict | None = None,
+    cross_fit: int = CROSS_FIT_FOLDS,
 ) -> tuple[PriceModel, pd.DataFrame]:
-    """Train on the earlier listings, stop early and calibrate the ranges on the latest ones, then refit on all.
+    """Train on the earlier listings, stop early on the latest ones, refit on all; cross-fit fold models.
+
+    1. A linear prior (ml.price.linear) gives every listing an out-of-fold log price; LightGBM takes it
+       as a feature. Listings more than CLEAN_RATIO times off that prior (typo prices: 23 000 for
+       230 000, 1 450 000 for 145 000) are left out of the trees' training; they are still scored.
+    2. LightGBM on the earlier (1 − valid_fraction) with early stopping on the rest, then refit on all
+       (skipped above 200,000 rows: the held-out fifth adds little and doubles the time).
+    3. Cross-fitting: `cross_fit` fold models, each trained without one fold of listings (folds are
+       fixed by a hash of the listing key). A listing that was trained on is later scored by the fold
+       model that never saw it, so its deal rating is out of sample; the conformal ranges are calibrated
+       on those same out-of-fold residuals (every training listing, typos included).
 
     Returns the model and the validation frame (listing keys, actual, predicted by the train-part model),
-    which is what a challenger and the champion are compared on. Above 200,000 rows the refit is skipped:
-    the held-out fifth adds little and doubles the time.
+    which is what a challenger and the champion are compared on.
     """
     started = time.perf_counter()
     rows = training_rows(listings)
@@ -91,53 +107,95 @@ def fit_price_model(
         raise ValueError(f"price model needs at least {MIN_TRAINING_ROWS} priced listings, got {len(rows)}")
     rows = rows.iloc[split_order(rows, split)].reset_index(drop=True)
     base = base_frame(rows)
+    titles = _titles(rows)
     target = np.log(pd.to_numeric(rows["price_dh"]).astype("float64").to_numpy())
-    cut = int(len(rows) * (1.0 - valid_fraction))
+    n = len(rows)
+    keys = rows["listing_key"].astype("string").to_numpy(dtype=object, na_value=None) if "listing_key" in rows else None
+    n_folds = cross_fit if cross_fit and cross_fit > 1 else CROSS_FIT_FOLDS
+    # Folds follow the listing key, so a listing keeps its fold from one training to the next.
+    folds = fold_of(key_hashes(keys), n_folds) if keys is not None else np.random.default_rng(7).integers(n_folds, size=n)
+    cross_fit = n_folds if cross_fit and keys is not None and n >= 10 * n_folds else 0
+    prior, lin = LinearPrior.fit(base, titles, target, folds, n_folds, alpha=LINEAR_ALPHA, max_rows=LINEAR_MAX_ROWS)
+    keep = np.abs(target - lin) < np.log(CLEAN_RATIO)
+
+    cut = int(n * (1.0 - valid_fraction))
+    early, late = np.arange(n) < cut, np.arange(n) >= cut
     schema = FeatureSchema.fit(base.iloc[:cut])
-    params = {**LGB_PARAMS, **(params or {})}
-    features = schema.encode(base)
-    train_set = lgb.Dataset(features.iloc[:cut], target[:cut], free_raw_data=False)
-    valid_set = lgb.Dataset(features.iloc[cut:], target[cut:], reference=train_set)
+    # Above 200,000 rows a larger step costs little accuracy and keeps 1M rows within the time budget.
+    params = {**LGB_PARAMS, **({"learning_rate": 0.05} if n > 200_000 else {}), **(params or {})}
+    features = _with_prior(schema.encode(base), lin)
+    train_set = lgb.Dataset(features[early & keep], target[early & keep], free_raw_data=False)
+    valid_set = lgb.Dataset(features[late & keep], target[late & keep], reference=train_set)
     booster = lgb.train(params, train_set, num_boost_round=max_rounds, valid_sets=[valid_set],
                         callbacks=[lgb.early_stopping(100, verbose=False)])
     rounds = booster.best_iteration or max_rounds
     valid_log = booster.predict(features.iloc[cut:], num_iteration=rounds)
-    conformal = Conformal.fit(valid_log, target[cut:])
-    refit = len(rows) <= 200_000 if refit is None else refit
+    refit = n <= 200_000 if refit is None else refit
     if refit:
-        full_schema = FeatureSchema.fit(base)
-        full = full_schema.encode(base)
-        final = lgb.train(params, lgb.Dataset(full, target), num_boost_round=int(rounds * 1.1))
-        schema = full_schema
+        schema = FeatureSchema.fit(base)
+        features = _with_prior(schema.encode(base), lin)
+        final = lgb.train(params, lgb.Dataset(features[keep], target[keep]), num_boost_round=int(rounds * 1.1))
     else:
         final = booster
+    fold_boosters, trained = [], np.array([], dtype=np.uint64)
+    if cross_fit:
+        fold_boosters = _cross_fit(features, target, keep, folds, cross_fit, params, int(rounds * 1.1))
+        trained = np.unique(key_hashes(keys[[k is not None for k in keys]]))
+    model = PriceModel(booster=final, schema=schema, conformal=None, comparables=comparables_frame(rows, base),
+                       linear=prior, folds=fold_boosters, trained_keys=trained)
+    if cross_fit:
+        # Out-of-fold: what score() gives each training listing (cleaned-out typos come from the final model).
+        oof_log = model.predict_log(rows)
+        model.conformal = Conformal.fit(oof_log, target)
+    else:
+        model.conformal = Conformal.fit(valid_log, target[cut:])
     valid = pd.DataFrame(
         {
-            "listing_key": rows["listing_key"].iloc[cut:].to_numpy() if "listing_key" in rows else np.arange(cut, len(rows)),
+            "listing_key": keys[cut:] if keys is not None else np.arange(cut, n),
             "actual": np.exp(target[cut:]),
             "predicted": np.exp(valid_log),
             "brand": base["brand"].iloc[cut:].to_numpy(),
             "age_years": base["age_years"].iloc[cut:].to_numpy(),
         }
     )
-    low, high = conformal.interval(valid_log, 0.9)
+    low, high = model.conformal.interval(valid_log, 0.9)
     valid["covered_90"] = (valid["actual"] >= low) & (valid["actual"] <= high)
     metrics = regression_metrics(valid["actual"], valid["predicted"])
-    metrics.update(coverage_90=float(valid["covered_90"].mean()), train_rows=cut, valid_rows=len(rows) - cut,
-                   rounds=rounds, train_seconds=round(time.perf_counter() - started, 2))
+    metrics.update(coverage_90=float(valid["covered_90"].mean()), train_rows=cut, valid_rows=n - cut,
+                   rounds=rounds, typo_rows_left_out=int((~keep).sum()), cross_fit_folds=cross_fit,
+                   train_seconds=round(time.perf_counter() - started, 2))
     start, end = _window(rows)
-    info = {
+    model.info = {
         "version": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ"),
         "trained_at": datetime.now(timezone.utc).isoformat(),
         "metrics": metrics,
         "training_window": [start, end],
         "split": split,
-        "rows": len(rows),
+        "rows": n,
         "params": params,
     }
-    model = PriceModel(booster=final, schema=schema, conformal=conformal,
-                       comparables=comparables_frame(rows, base), info=info)
     return model, valid
+
+
+def _titles(rows: pd.DataFrame) -> list:
+    return rows["title"].tolist() if "title" in rows else [None] * len(rows)
+
+
+def _with_prior(features: pd.DataFrame, lin: np.ndarray) -> pd.DataFrame:
+    return features.assign(**{PRIOR_FEATURE: lin})
+
+
+def _cross_fit(features: pd.DataFrame, target: np.ndarray, keep: np.ndarray, folds: np.ndarray, k: int,
+               params: dict, rounds: int) -> list[lgb.Booster]:
+    """One booster per fold, trained on the other folds (a sample of CROSS_FIT_MAX_ROWS when larger)."""
+    rng = np.random.default_rng(11)
+    out = []
+    for fold in range(k):
+        rows = np.flatnonzero(keep & (folds != fold))
+        if len(rows) > CROSS_FIT_MAX_ROWS:
+            rows = np.sort(rng.choice(rows, CROSS_FIT_MAX_ROWS, replace=False))
+        out.append(lgb.train(params, lgb.Dataset(features.iloc[rows], target[rows]), num_boost_round=rounds))
+    return out
 
 
 # ---------------------------------------------------------------- candidates

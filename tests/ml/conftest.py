@@ -32,4 +32,4 @@ def trained(listings):
     from ml.price.train import fit_price_model
 
     # Capped rounds keep the suite fast; the benchmarks train to convergence.
-    return fit_price_model(listings, max_rounds=300)
+    return fit_price_model(listings, max_rounds=300, params={"num_threads": 1})
