@@ -27,6 +27,7 @@ help:
 	@echo "make test    set up and run the test suite"
 	@echo "make screenshots  refresh docs/screenshots/ from the demo data (after make demo)"
 	@echo "make api     serve the REST API on http://127.0.0.1:8000 (docs at /docs; after make demo)"
+	@echo "make bench   run every benchmark under bench/ and rewrite the tables in bench/BENCHMARKS.md (long)"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -82,3 +83,10 @@ docs: manifest
 .PHONY: reliability
 reliability: setup
 	$(UV) run python -m reliability
+
+# Every benchmark under bench/ with its own defaults (the end-to-end one at 60,000 and 1,000,000 listings); each
+# one's JSON goes to bench/results/ and bench/report.py rewrites the generated tables in bench/BENCHMARKS.md.
+# Long: the 1M end-to-end run alone takes many minutes. `uv run python bench/run_all.py --only e2e_60000` runs one.
+.PHONY: bench
+bench: setup
+	$(UV) run python bench/run_all.py
