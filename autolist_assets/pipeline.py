@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 
 from autolist_assets.definitions import defs
-from autolist_assets.jobs import autolist_job
+from autolist_assets.jobs import autolist_job, daily_asset_selection
 from autolist_assets.partitions import window_range_tags
 
 
@@ -18,14 +18,18 @@ def run_window(
     resources: dict | None = None,
     instance: dg.DagsterInstance | None = None,
     run_config: dict | None = None,
+    daily: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the (day, site) partitions from first_day to last_day, as one run.
 
     The raw asset's single-run backfill policy lets one run cover the whole window, so the warehouse,
-    model and snapshot are rebuilt once rather than once per partition.
+    model and snapshot are rebuilt once rather than once per partition. `daily` runs what the daily schedule
+    runs once models exist: every asset but training (see jobs.py).
     """
     job = defs.resolve_job_def(autolist_job.name)
+    selection = daily_asset_selection(defs.resolve_asset_graph().get_all_asset_keys()) if daily else None
     return job.execute_in_process(
+        asset_selection=selection,
         instance=instance,
         resources=resources,
         tags={**window_range_tags(first_day, last_day), "autolist/window": f"{first_day}..{last_day}"},

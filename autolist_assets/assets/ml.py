@@ -25,13 +25,44 @@ def registry_root():
     return paths.models_dir() / PRICE_MODEL_REGISTRY
 
 
-def active_listings(con) -> "pd.DataFrame":  # noqa: F821
-    """Cleaned listings still on sale (every listing when the warehouse does not say)."""
+def active_listings(con, with_input_hash: bool = False) -> "pd.DataFrame":  # noqa: F821
+    """Cleaned listings still on sale (every listing when the warehouse does not say), with, if asked, a hash of
+    each whole row: the inputs its prediction depends on."""
     # ordered: a parallel dbt build stores rows in no fixed order, and training and scoring follow row order
-    listings = con.execute("select * from main.fct_listings order by listing_key").df()
+    extra = ", hash(f) as input_hash" if with_input_hash else ""
+    listings = con.execute(f"select f.*{extra} from main.fct_listings f order by listing_key").df()
     if "still_active" in listings:
         listings = listings[listings["still_active"].fillna(True).astype(bool)]
     return listings.reset_index(drop=True)
+
+
+def _reusable_predictions(con, version: str) -> "pd.Series | None":  # noqa: F821
+    """Input hashes of the predictions the current champion already made, or None when there are none."""
+    columns = {name for (name,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'price_predictions'"
+    ).fetchall()}
+    if "input_hash" not in columns:
+        return None
+    return con.execute(
+        "select input_hash from ml.price_predictions where model_version = ?", [version]
+    ).df()["input_hash"]
+
+
+def _explain_best_deals(con, model, listings, top: int) -> int:
+    """Explanations and comparables for the `top` best-rated listings and for no other (as a full rescoring would
+    leave them); only the ones not explained yet are computed."""
+    best = f"""select listing_key, explanation from ml.price_predictions where deal_rating is not null
+                order by price_percentile, listing_key limit {int(top)}"""
+    con.execute(f"update ml.price_predictions set explanation = null, comparables = null "
+                f"where explanation is not null and listing_key not in (select listing_key from ({best}))")
+    todo = con.execute(f"select listing_key from ({best}) where explanation is null").df()["listing_key"]
+    if todo.empty:
+        return 0
+    explained = model.score(listings[listings["listing_key"].isin(todo)], explain=True)[["listing_key", "explanation",
+                                                                                         "comparables"]]
+    con.execute("update ml.price_predictions p set explanation = e.explanation, comparables = e.comparables "
+                "from explained e where p.listing_key = e.listing_key")
+    return len(explained)
 
 
 class PriceModelConfig(dg.Config):
@@ -100,26 +131,38 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(deps=[price_model], group_name=ML_GROUP, kinds={"lightgbm", "duckdb"}, pool=WAREHOUSE_POOL)
-    def price_predictions(config: PricePredictionsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+    def price_predictions(
+        context: dg.AssetExecutionContext, config: PricePredictionsConfig, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
         """The champion's estimate, 80%/90% range and deal rating for every active listing, with explanations for
         the best deals (ml.price_predictions), and the deals mart joining them to the listings (ml.deals)."""
         from ml.price.registry import load_champion
 
         model = load_champion(registry_root())
         with warehouse.connect() as con:
-            listings = active_listings(con)
-            predictions = model.score(listings, explain=False)
-            if config.explain_top_deals > 0:
-                best = predictions[predictions["deal_rating"].notna()].nsmallest(
-                    config.explain_top_deals, "price_percentile", keep="first").index
-                if len(best):
-                    explained = model.score(listings.loc[best], explain=True, scored_on=predictions["scored_on"].iloc[0])
-                    predictions.loc[best, "explanation"] = explained["explanation"].to_numpy()
-                    predictions.loc[best, "comparables"] = explained["comparables"].to_numpy()
-            # text columns stay text for DuckDB even when the first rows it samples have no explanation
-            predictions = predictions.astype({"explanation": "string", "comparables": "string"})
             con.execute("create schema if not exists ml")
-            con.execute("create or replace table ml.price_predictions as select * from predictions")
+            listings = active_listings(con, with_input_hash=True)
+            # A listing's prediction depends on its own row and the model only: a row already scored by this champion
+            # from identical inputs is kept, so a day's run scores the day's new and changed listings, not all of them.
+            kept = _reusable_predictions(con, model.version)
+            reuse = listings["input_hash"].isin(kept) if kept is not None else listings["input_hash"].isin([])
+            fresh = model.score(listings[~reuse], explain=False)
+            fresh["input_hash"] = listings.loc[~reuse, "input_hash"].to_numpy()
+            # text columns stay text for DuckDB even when the rows it samples to type them hold no value
+            fresh = fresh.astype({"explanation": "string", "comparables": "string", "deal_rating": "string",
+                                  "rating_rule": "string"})
+            kept_hashes = listings.loc[reuse, ["input_hash"]]
+            previous = "ml.price_predictions" if reuse.any() else None
+            con.execute(
+                "create or replace table ml.price_predictions_next as "
+                + (f"select p.* from {previous} p semi join kept_hashes k using (input_hash) union all by name " if previous else "")
+                + "select * from fresh order by listing_key"
+            )
+            con.execute("begin transaction")
+            con.execute("drop table if exists ml.price_predictions")
+            con.execute("alter table ml.price_predictions_next rename to price_predictions")
+            con.execute("commit")
+            explained = _explain_best_deals(con, model, listings, config.explain_top_deals)
             con.execute(
                 """
                 create or replace table ml.deals as
@@ -135,14 +178,21 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
                 """
             )
             rated = con.execute("select deal_rating, count(*) from ml.deals group by 1 order by 1").fetchall()
+            rows, rated_rows, median_gap = con.execute(
+                "select count(*), count(deal_rating), median(abs(price_gap_pct)) filter (where not isnan(price_gap_pct)) "
+                "from ml.price_predictions"
+            ).fetchone()
+        context.log.info(f"{len(fresh)} listings scored, {int(reuse.sum())} kept from the last scoring by {model.version}")
         return dg.MaterializeResult(
             metadata={
-                "rows": len(predictions),
+                "rows": rows,
+                "scored_now": len(fresh),
+                "kept": int(reuse.sum()),
+                "explained": explained,
                 "model_version": model.version,
-                "rated": int(predictions["deal_rating"].notna().sum()),
+                "rated": rated_rows,
                 "ratings": dg.MetadataValue.json({k: v for k, v in rated}),
-                "median_abs_gap_pct": round(float(predictions["price_gap_pct"].abs().median()), 4)
-                if predictions["price_gap_pct"].notna().any() else None,
+                "median_abs_gap_pct": round(float(median_gap), 4) if median_gap is not None else None,
             }
         )
 
