@@ -99,6 +99,9 @@ def base_frame(listings: pd.DataFrame) -> pd.DataFrame:
     model_year = _numeric(_column(listings, "model_year", "year"))
     mileage = _numeric(_column(listings, "mileage_km"))
     mileage = mileage.mask((mileage >= MILEAGE_PLACEHOLDER_KM) | (mileage < 0))
+    # On a car two or more years old, 150 means 150 000 km (typed in thousands) and 0 means "not given".
+    old = (_reference_year(listings) - model_year) >= 2
+    mileage = mileage.mask(old & (mileage >= 1) & (mileage < 1000), mileage * 1000).mask(old & (mileage == 0))
     estimated = _numeric(_column(listings, "mileage_is_estimated")).fillna(0.0)
     if "mileage_midpoint_km" in listings.columns:
         midpoint = _numeric(listings["mileage_midpoint_km"])
@@ -178,6 +181,10 @@ def base_record(record: dict) -> dict:
     model_year = to_number(_value(record, "model_year", "year"))
     mileage = to_number(record.get("mileage_km"))
     if mileage >= MILEAGE_PLACEHOLDER_KM or mileage < 0:
+        mileage = np.nan
+    if _record_year(record) - model_year >= 2 and 1 <= mileage < 1000:
+        mileage *= 1000
+    elif _record_year(record) - model_year >= 2 and mileage == 0:
         mileage = np.nan
     estimated = to_number(record.get("mileage_is_estimated"))
     estimated = 0.0 if np.isnan(estimated) else estimated

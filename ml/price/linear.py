@@ -205,13 +205,15 @@ class LinearPrior:
     # ---------------------------------------------------------------- fit and predict
 
     @classmethod
-    def fit(cls, base: pd.DataFrame, titles: list, y: np.ndarray, folds: np.ndarray | None = None,
-            n_folds: int = 0, alpha: float = 1.0, max_rows: int | None = None) -> tuple["LinearPrior", np.ndarray]:
-        """Fit set 0 on all rows and set k+1 without fold k; returns the prior and each row's out-of-fold
-        prediction (from the set that did not see it; set 0's own fit when there are no folds). Above
-        max_rows the coefficients are fitted on a random sample of that many rows."""
-        from sklearn.linear_model import Ridge
+    def fit(cls, base: pd.DataFrame, titles: list, y: np.ndarray, folds: np.ndarray, n_folds: int,
+            alpha: float = 1.0, max_rows: int | None = None,
+            clean_ratio: float | None = None) -> tuple["LinearPrior", np.ndarray, np.ndarray]:
+        """Fit set 0 on all rows and set k+1 without fold k. Returns the prior, each row's out-of-fold
+        prediction (from the set that did not see it) and which rows the sets were fitted on.
 
+        With clean_ratio, a first pass finds prices that far off their out-of-fold prediction (typos:
+        23 000 for 230 000) and a second pass fits without them: squared loss lets a tenfold typo pull a
+        rare model's coefficients a long way. Above max_rows the sets are fitted on a random sample."""
         records = base[["brand", "model", "fuel", "gearbox", "model_year"]].to_dict("records")
         blocks = {name: {v: j for j, v in enumerate(sorted(set(values)))} for name, values in _block_values(base).items()}
         texts = [terms(title_text(t, r)) for t, r in zip(titles, records)]
@@ -230,21 +232,31 @@ class LinearPrior:
         raw = np.column_stack(prior._raw_columns(base))
         prior.mean, prior.scale = raw.mean(0).tolist(), (raw.std(0) + 1e-9).tolist()
         X = prior.design(base, titles)
-        sample = np.ones(n, bool)
+        use = np.ones(n, bool)
         if max_rows and n > max_rows:
-            sample[:] = False
-            sample[np.random.default_rng(3).choice(n, max_rows, replace=False)] = True
-        sets = [sample] + ([sample & (folds != k) for k in range(n_folds)] if folds is not None else [])
-        out = np.empty(n)
-        for k, rows in enumerate(sets):
-            ridge = Ridge(alpha=alpha, solver="lsqr").fit(X[rows], y[rows])
-            prior.coefs.append(ridge.coef_.tolist())
-            prior.intercepts.append(float(ridge.intercept_))
-            if k == 0:
-                out[:] = ridge.predict(X)
-            else:
-                out[folds == k - 1] = ridge.predict(X[folds == k - 1])
-        return prior, np.round(out, ROUND)
+            use[:] = False
+            use[np.random.default_rng(3).choice(n, max_rows, replace=False)] = True
+        out = prior._fit_sets(X, y, use, folds, n_folds)
+        if clean_ratio:
+            use &= np.abs(y - out) < np.log(clean_ratio)
+            prior.coefs, prior.intercepts = [], []
+            out = prior._fit_sets(X, y, use, folds, n_folds)
+        return prior, out, use
+
+    def _fit_sets(self, X: sparse.csr_matrix, y: np.ndarray, use: np.ndarray, folds: np.ndarray, n_folds: int) -> np.ndarray:
+        from sklearn.linear_model import Ridge
+
+        out = np.empty(X.shape[0])
+        for k in range(n_folds + 1):
+            rows = use if k == 0 else use & (folds != k - 1)
+            ridge = Ridge(alpha=self.alpha, solver="lsqr", tol=1e-6).fit(X[rows], y[rows])
+            self.coefs.append(ridge.coef_.tolist())
+            self.intercepts.append(float(ridge.intercept_))
+            if k > 0:
+                held = folds == k - 1
+                out[held] = X[held] @ ridge.coef_ + ridge.intercept_
+        self._arrays.clear()
+        return np.round(out, ROUND)
 
     def _coef(self, which: int) -> np.ndarray:
         if ("coef", which) not in self._arrays:

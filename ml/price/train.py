@@ -115,7 +115,8 @@ def fit_price_model(
     # Folds follow the listing key, so a listing keeps its fold from one training to the next.
     folds = fold_of(key_hashes(keys), n_folds) if keys is not None else np.random.default_rng(7).integers(n_folds, size=n)
     cross_fit = n_folds if cross_fit and keys is not None and n >= 10 * n_folds else 0
-    prior, lin = LinearPrior.fit(base, titles, target, folds, n_folds, alpha=LINEAR_ALPHA, max_rows=LINEAR_MAX_ROWS)
+    prior, lin, _ = LinearPrior.fit(base, titles, target, folds, n_folds, alpha=LINEAR_ALPHA, max_rows=LINEAR_MAX_ROWS,
+                                    clean_ratio=CLEAN_RATIO)
     keep = np.abs(target - lin) < np.log(CLEAN_RATIO)
 
     cut = int(n * (1.0 - valid_fraction))
