@@ -152,7 +152,13 @@ def pipeline(args) -> None:
     resources = {"marketplace": Marketplace(avito_url=args.avito_url, moteur_url=args.moteur_url)}
     first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
     run_started = time.time()
-    result = run_window(first, last, resources=resources, instance=instance)
+    if args.mode == "retrain":
+        from autolist_assets.definitions import defs
+
+        result = defs.resolve_job_def("retrain_job").execute_in_process(instance=instance, resources=resources,
+                                                                        raise_on_error=False)
+    else:
+        result = run_window(first, last, resources=resources, instance=instance, daily=args.mode == "daily")
     run_ended = time.time()
     samples = sampler.stop()
 
@@ -230,11 +236,12 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def run_pipeline(first: dt.date, last: dt.date, server: dict, env: dict, data_dir: Path, tag: str,
-                 profile_dir: Path | None) -> dict:
+                 profile_dir: Path | None, mode: str = "full") -> dict:
     """One pipeline process; wall time from its spawn to its exit."""
     stats_path = data_dir / f"stats-{tag}.json"
     cmd = [sys.executable, __file__, "--role", "pipeline", "--first", first.isoformat(), "--last", last.isoformat(),
-           "--avito-url", server["avito_url"], "--moteur-url", server["moteur_url"], "--stats", str(stats_path)]
+           "--avito-url", server["avito_url"], "--moteur-url", server["moteur_url"], "--stats", str(stats_path),
+           "--mode", mode]
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
         spy = Path(sys.executable).parent / "py-spy"
@@ -330,11 +337,14 @@ def one_run(args, run: int, today: dt.date) -> dict:
             server, info = start_server(args.listings, next_day, args.seed, env)
             try:
                 server_cpu0 = cpu_seconds(server.pid)
-                daily = run_pipeline(next_day, next_day, info, env, data_dir, f"daily-{run}", profile_dir)
+                daily = run_pipeline(next_day, next_day, info, env, data_dir, f"daily-{run}", profile_dir, "daily")
                 daily["server_cpu_s"] = round(cpu_seconds(server.pid) - server_cpu0, 1)
             finally:
                 stop_server(server)
             stats["daily"] = daily
+            if args.retrain:
+                stats["retrain"] = run_pipeline(next_day, next_day, {"avito_url": "", "moteur_url": ""}, env,
+                                                data_dir, f"retrain-{run}", profile_dir, "retrain")
         if args.digest:
             stats["digest"] = output_digest(data_dir / "warehouse.duckdb")
     finally:
@@ -370,6 +380,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="default: 3 up to 100,000 listings, else 1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-incremental", dest="incremental", action="store_false")
+    parser.add_argument("--retrain", action="store_true",
+                        help="after the daily run, time the retrain job (price model, recommender, republish) too")
     parser.add_argument("--profile", help="folder for py-spy raw profiles of the pipeline processes")
     parser.add_argument("--digest", action="store_true", help="hash fct_listings, predictions, recommendations")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
@@ -383,6 +395,7 @@ def main() -> None:
     parser.add_argument("--avito-url")
     parser.add_argument("--moteur-url")
     parser.add_argument("--stats")
+    parser.add_argument("--mode", choices=["full", "daily", "retrain"], default="full")
     args = parser.parse_args()
     if args.role == "server":
         return serve(args)
@@ -439,6 +452,14 @@ def main() -> None:
             "peak_rss_mb": daily["peak_rss_mb"],
             "server_cpu_s": daily["server_cpu_s"],
             "stages": stage_table(daily, daily["counts"]["raw_listings"]),
+        }
+    if "retrain" in median_run:
+        retrain = median_run["retrain"]
+        summary["retrain"] = {
+            "wall_s": retrain["wall_s"],
+            "peak_rss_mb": retrain["peak_rss_mb"],
+            "fct_listings": retrain["counts"]["fct_listings"],
+            "stages": stage_table(retrain, retrain["counts"]["fct_listings"]),
         }
     if args.digest:
         summary["digest"] = median_run["digest"]

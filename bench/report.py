@@ -100,6 +100,13 @@ def render_e2e(record: dict, result: dict) -> str:
                   f"**{_fmt(daily.get('wall_s'))} s** wall (goal ≤ 60 s), peak RSS {_fmt(daily.get('peak_rss_mb'))} MB.",
                   "", _table(["stage", "wall s", "peak RSS MB"],
                              [[s["stage"], s["wall_s"], s.get("peak_rss_mb")] for s in daily.get("stages", [])])]
+    retrain = result.get("retrain")
+    if retrain:
+        parts += ["", f"Retrain run (retrain_job: price model, recommender, rescoring, snapshot; weekly and when the "
+                  f"sensor sees enough new listings), on the same {_fmt(retrain.get('fct_listings'))} vehicles: "
+                  f"**{_fmt(retrain.get('wall_s'))} s** wall, peak RSS {_fmt(retrain.get('peak_rss_mb'))} MB.",
+                  "", _table(["stage", "wall s", "peak RSS MB"],
+                             [[s["stage"], s["wall_s"], s.get("peak_rss_mb")] for s in retrain.get("stages", [])])]
     return "\n".join(parts)
 
 
