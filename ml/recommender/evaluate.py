@@ -84,16 +84,48 @@ def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10
     for user, collaborative, content in model.scores_for_users([case[0] for case in cases], "collaborative",
                                                                _batch(model)):
         parts[user] = [collaborative if content is None else content, collaborative, model.scores(user, "popularity")]
+    # Per user, the allowed items and their three component scores are cut out once; each of the grid's weightings
+    # then ranks those alone, exactly as Recommender.top_items ranks them (same values, same partition, same order).
+    cold = model.popularity == 0
+    fresh = min(model.fresh_slots, k // 2)
+    restricted = []
+    for user, allowed, relevant, _, _ in cases:
+        candidates = np.flatnonzero(allowed)
+        content, collaborative, popularity = (part[candidates] for part in parts[user])
+        newcomers = {m: model._top(parts[user][0], allowed & cold, m) for m in range(1, fresh + 1)}
+        restricted.append((candidates, content, collaborative, popularity, newcomers, relevant))
     for weights in WEIGHT_GRID:
         total = 0.0
-        for user, allowed, relevant, _, _ in cases:
-            content, collaborative, popularity = parts[user]
+        for candidates, content, collaborative, popularity, newcomers, relevant in restricted:
             scores = weights[0] * content + weights[1] * collaborative + weights[2] * popularity
-            hits = np.isin(model.top_items(scores, allowed, k, content=content), relevant).astype(float)
-            total += _ndcg(hits, relevant.size)
+            top = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
+            total += _ndcg(np.isin(top, relevant).astype(float), relevant.size)
         if total > best_ndcg:
             best, best_ndcg = weights, total
     return best
+
+
+def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: np.ndarray, fresh: int,
+                     newcomers: dict[int, np.ndarray]) -> np.ndarray:
+    """Recommender.top_items (hybrid) given the allowed items and their scores, with the fresh-slot picks for
+    each number of missing places computed beforehand (they depend on content scores only)."""
+    if candidates.size <= k:
+        top = candidates[np.argsort(-scores)]
+    else:
+        part = np.argpartition(-scores, k)[:k]
+        top = candidates[part[np.argsort(-scores[part])]]
+    if fresh == 0 or top.size < k:
+        return top
+    missing = fresh - int(cold[top].sum())
+    if missing <= 0:
+        return top
+    chosen = newcomers[missing]
+    if chosen.size == 0:
+        return top
+    warm_positions = np.flatnonzero(~cold[top])
+    dropped = set(warm_positions[-chosen.size:].tolist())
+    kept = np.array([item for position, item in enumerate(top) if position not in dropped], dtype=top.dtype)
+    return np.concatenate([kept, chosen])
 
 
 def _batch(model: Recommender) -> int:

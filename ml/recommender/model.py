@@ -306,9 +306,8 @@ class Recommender:
             history_items, _ = self._history_arrays(user)
             if history_items.size:
                 anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
-                events = strongest.get(user, {})
-                texts = [f"similar to the {brands[a]} {models[a]} you {EVENT_WORDS[events.get(keys[a], 'view')]}"
-                         for a in anchors]
+                texts = [f"similar to the {brands[a]} {models[a]} you "
+                         f"{EVENT_WORDS[strongest.get((user, keys[a]), 'view')]}" for a in anchors]
                 new = self.popularity[top] == 0
                 reasons += [f"new listing, {text}" if is_new else text for text, is_new in zip(texts, new)]
             else:
@@ -328,14 +327,19 @@ class Recommender:
         return result.reset_index(drop=True)
 
     def _contacts_and_strongest_events(self) -> tuple[dict, dict]:
-        """Per user: the items contacted (never recommended again) and each touched listing's strongest event."""
-        contacted, strongest = {}, {}
-        for user, history in self.user_history.items():
-            positions = self.positions(history.loc[history["event"] == "contact", "listing_key"])
-            contacted[user] = positions[positions >= 0]
-            strongest[user] = history.sort_values("w").drop_duplicates("listing_key", keep="last") \
-                .set_index("listing_key")["event"].to_dict()
-        return contacted, strongest
+        """Per user, the items contacted (never recommended again); per (user, listing), its strongest event."""
+        if not self.user_history:
+            return {}, {}
+        frame = pd.concat(self.user_history, names=["user_id", None])[["listing_key", "event", "w"]] \
+            .reset_index(level=0)
+        contacts = frame[frame["event"] == "contact"]
+        contacts = contacts.assign(position=self.positions(contacts["listing_key"]))
+        contacts = contacts[contacts["position"] >= 0]
+        contacted = {user: group["position"].to_numpy() for user, group in contacts.groupby("user_id", sort=False)}
+        # the event of the heaviest interaction (equal weights are the same event)
+        strongest = frame.sort_values("w").drop_duplicates(["user_id", "listing_key"], keep="last")
+        events = dict(zip(zip(strongest["user_id"], strongest["listing_key"]), strongest["event"]))
+        return contacted, events
 
     def similar_listings(self, listing_key: str, k: int = 10, filters: dict | None = None) -> pd.DataFrame:
         """The k active listings closest to one listing in content, the listing itself excluded."""
