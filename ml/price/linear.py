@@ -108,6 +108,10 @@ class LinearPrior:
     coefs: list[list[float]] = field(default_factory=list)
     intercepts: list[float] = field(default_factory=list)
     alpha: float = 1.0
+    # The final log price is (1 − weight) × LightGBM + weight × this prior; weight is chosen on
+    # out-of-fold predictions. center (the prior's mean) splits its share into effect and base value.
+    weight: float = 0.0
+    center: float = 0.0
     _arrays: dict = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- design matrix
@@ -284,7 +288,7 @@ class LinearPrior:
     def to_json(self) -> dict:
         return {"blocks": self.blocks, "vocabulary": self.vocabulary, "idf": self.idf, "fill": self.fill,
                 "mean": self.mean, "scale": self.scale, "coefs": self.coefs, "intercepts": self.intercepts,
-                "alpha": self.alpha}
+                "alpha": self.alpha, "weight": self.weight, "center": self.center}
 
     @classmethod
     def from_json(cls, data: dict) -> "LinearPrior":

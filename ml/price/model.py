@@ -98,7 +98,21 @@ class PriceModel:
             if out is None:
                 out = np.empty((len(matrix),) + part.shape[1:])
             out[rows] = part
-        return out if out is not None else np.empty(0)
+        return self._blend(out, matrix, kwargs.get("pred_contrib", False)) if out is not None else np.empty(0)
+
+    def _blend(self, trees: np.ndarray, matrix: np.ndarray, contrib: bool) -> np.ndarray:
+        """Mix in the linear prior (last matrix column) at its weight; for contributions its share goes to
+        the prior's column and the base value, so a row's contributions still add up to its prediction."""
+        w = self.linear.weight if self.linear is not None else 0.0
+        if not w:
+            return trees
+        prior = matrix[:, -1]
+        if not contrib:
+            return (1 - w) * trees + w * prior
+        out = (1 - w) * trees
+        out[:, -2] += w * (prior - self.linear.center)
+        out[:, -1] += w * self.linear.center
+        return out
 
     def predict_log(self, listings: pd.DataFrame) -> np.ndarray:
         listings = listings.reset_index(drop=True)
@@ -167,7 +181,7 @@ class PriceModel:
             lin = self.linear.predict_one(base, record.get("title"), route + 1)
             vector = np.column_stack([vector, [lin]])
         booster = self._booster(route)
-        log_pred = booster.predict(vector, num_threads=1)
+        log_pred = self._blend(booster.predict(vector, num_threads=1), vector, False)
         estimate = np.exp(log_pred)
         asked = to_number(record.get("price_dh"))
         low80, high80 = self.conformal.interval(log_pred, 0.8)
@@ -177,7 +191,7 @@ class PriceModel:
         count = self.index.count(base["model"])
         rating, rule = rate(float(percentile[0]), float(((high90 - low90) / estimate)[0]), int(count),
                             None if np.isnan(asked) else asked)
-        contrib = booster.predict(vector, num_threads=1, pred_contrib=True)
+        contrib = self._blend(booster.predict(vector, num_threads=1, pred_contrib=True), vector, True)
         names, effects = contributions_dh(contrib, self.feature_names, estimate)
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.round((asked - estimate) / estimate, 4)
