@@ -48,6 +48,7 @@ class BackfillRun:
     def summary(self) -> dict:
         return {"pool": self.pool, "partitions": self.partitions, "runs": len(self.runs), "workers": self.workers,
                 "dbt_in_each_run": self.with_dbt, "runs_succeeded": self.succeeded, "lock_errors": self.lock_errors,
+                "other_failures": len(self.runs) - self.succeeded - self.lock_errors,
                 "partitions_exact": self.partitions_exact,
                 "max_parallel_writer_steps": self.max_parallel_writer_steps, "seconds": round(self.seconds, 1)}
 
