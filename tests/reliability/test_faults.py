@@ -81,8 +81,7 @@ def test_a_read_only_or_full_data_dir_fails_clearly_and_leaves_the_warehouse_int
     assert "nearly full" in runs.get("nearly_full", runs["read_only"]).message or not faults.can_mount()
 
 
-@pytest.mark.parametrize("variable", ["AUTOLIST_DATA_DIR"])
-def test_the_writable_check_names_the_folder(tmp_path, monkeypatch, variable):
+def test_the_writable_check_names_the_folder(tmp_path, monkeypatch):
     from autolist_assets import paths
 
     monkeypatch.setenv("AUTOLIST_MIN_FREE_MB", str(10**9))  # more than any disk has
