@@ -73,7 +73,8 @@ def workload(seed: int) -> dict[str, list[tuple[str, str, dict | None]]]:
 
 class Connections:
     """Keep-alive HTTP/1.1 connections to the API, opened on demand: an idle one is reused, else a new one opens,
-    so a slow answer never holds back the next request (httpx's pure-Python client cost more CPU than the server)."""
+    so a slow answer never holds back the next request (httpx's async client cost about 6 ms of CPU a request,
+    as much as the server; this costs 0.5 ms)."""
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
