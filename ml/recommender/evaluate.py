@@ -77,32 +77,49 @@ def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10
     if test.empty:
         return Recommender.weights
     model = Recommender.fit(listings, train)
-    cases = list(_cases(model, train, test, _sample_users(test, max_users, seed)))
-    best, best_ndcg = WEIGHT_GRID[0], -1.0
-    parts = {}
-    # one pass gives both the collaborative and the content scores; a user without history gets popularity
-    for user, collaborative, content in model.scores_for_users([case[0] for case in cases], "collaborative",
-                                                               _batch(model)):
-        parts[user] = [collaborative if content is None else content, collaborative, model.scores(user, "popularity")]
-    # Per user, the allowed items and their three component scores are cut out once; each of the grid's weightings
-    # then ranks those alone, exactly as Recommender.top_items ranks them (same values, same partition, same order).
     cold = model.popularity == 0
     fresh = min(model.fresh_slots, k // 2)
-    restricted = []
-    for user, allowed, relevant, _, _ in cases:
-        candidates = np.flatnonzero(allowed)
-        content, collaborative, popularity = (part[candidates] for part in parts[user])
-        newcomers = {m: model._top(parts[user][0], allowed & cold, m) for m in range(1, fresh + 1)}
-        restricted.append((candidates, content, collaborative, popularity, newcomers, relevant))
-    for weights in WEIGHT_GRID:
-        total = 0.0
-        for candidates, content, collaborative, popularity, newcomers, relevant in restricted:
-            scores = weights[0] * content + weights[1] * collaborative + weights[2] * popularity
-            top = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
-            total += _ndcg(np.isin(top, relevant).astype(float), relevant.size)
-        if total > best_ndcg:
-            best, best_ndcg = weights, total
-    return best
+    popularity = model._popularity_scaled()
+    totals = np.zeros(len(WEIGHT_GRID))
+    # Users come in batches (one matrix product each) and every weighting is scored per user, so memory holds one
+    # batch of users, not every user's scores at once (gigabytes at a million listings).
+    batch = _batch(model)
+    for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
+        # one pass gives both the collaborative and the content scores; a user without history gets popularity
+        scored = model.scores_for_users([case[0] for case in cases], "collaborative", batch)
+        for (user, allowed, relevant, _, _), (_, collaborative, content) in zip(cases, scored):
+            content = collaborative if content is None else content
+            candidates = _pool(np.flatnonzero(allowed), content, collaborative, popularity, k)
+            newcomers = {m: model._top(content, allowed & cold, m) for m in range(1, fresh + 1)}
+            parts = content[candidates], collaborative[candidates], popularity[candidates]
+            for g, weights in enumerate(WEIGHT_GRID):
+                scores = weights[0] * parts[0] + weights[1] * parts[1] + weights[2] * parts[2]
+                top = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
+                totals[g] += _ndcg(np.isin(top, relevant).astype(float), relevant.size)
+    return WEIGHT_GRID[int(np.argmax(totals))]
+
+
+def _chunks(iterable, size: int):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(candidates: np.ndarray, content: np.ndarray, collaborative: np.ndarray, popularity: np.ndarray,
+          k: int) -> np.ndarray:
+    """The allowed items that can reach a top k under any weighting of the grid (all weights content > 0): those
+    with a collaborative or popularity score, and the best by content of the rest, where content alone ranks them."""
+    touched = (collaborative[candidates] > 0) | (popularity[candidates] > 0)
+    rest = candidates[~touched]
+    margin = 4 * k  # room for weightings that round two close content scores alike
+    if rest.size > margin:
+        rest = rest[np.argpartition(-content[rest], margin)[:margin]]
+    return np.sort(np.concatenate([candidates[touched], rest]))
 
 
 def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: np.ndarray, fresh: int,
@@ -147,20 +164,22 @@ def evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, ma
     model = train_recommender(listings, train)
     rows = {(segment, method): [] for segment in ("all", "cold_users", "cold_items") for method in METHODS}
     recommended = {method: set() for method in METHODS}
-    cases = list(_cases(model, train, test, _sample_users(test, max_users, seed)))
-    for method in METHODS:
-        # per method, the users' content products come in batches (one matrix product each)
-        scored = model.scores_for_users([case[0] for case in cases], method, _batch(model))
-        for (user, allowed, relevant, cold_relevant, segments), (_, scores, content) in zip(cases, scored):
-            top = model.top_items(scores, allowed, k, method, content)
-            recommended[method].update(top.tolist())
-            hits = np.isin(top, relevant).astype(float)
-            for segment in segments:
-                rows[(segment, method)].append((hits.max(initial=0.0), _ndcg(hits, relevant.size), hits.sum() / k))
-            if cold_relevant.size:
-                # Cold items compete with every candidate; only they count as hits.
-                cold_hits = np.isin(top, cold_relevant).astype(float)
-                rows[("cold_items", method)].append((cold_hits.max(initial=0.0), _ndcg(cold_hits, cold_relevant.size), cold_hits.sum() / k))
+    batch = _batch(model)
+    # users in batches, each batch scored per method with one matrix product: per (segment, method) the rows still
+    # come in user order, and memory holds one batch's candidate masks
+    for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
+        for method in METHODS:
+            scored = model.scores_for_users([case[0] for case in cases], method, batch)
+            for (user, allowed, relevant, cold_relevant, segments), (_, scores, content) in zip(cases, scored):
+                top = model.top_items(scores, allowed, k, method, content)
+                recommended[method].update(top.tolist())
+                hits = np.isin(top, relevant).astype(float)
+                for segment in segments:
+                    rows[(segment, method)].append((hits.max(initial=0.0), _ndcg(hits, relevant.size), hits.sum() / k))
+                if cold_relevant.size:
+                    # Cold items compete with every candidate; only they count as hits.
+                    cold_hits = np.isin(top, cold_relevant).astype(float)
+                    rows[("cold_items", method)].append((cold_hits.max(initial=0.0), _ndcg(cold_hits, cold_relevant.size), cold_hits.sum() / k))
 
     active = int(model.items["is_active"].sum())
     table = []

@@ -291,9 +291,10 @@ class Recommender:
         top = self.top_items(scores, self._allowed(filters, contacted), k, method, content)
         return self._with_reasons(top, scores, user_id, filters)
 
-    def recommend_for_users(self, users, k: int = 10, batch: int = 256) -> pd.DataFrame:
+    def recommend_for_users(self, users, k: int = 10, batch: int | None = None) -> pd.DataFrame:
         """recommend_for_user for many users (no filters) as one frame with user_id and rank, built in bulk."""
         self.prepare_histories()
+        batch = batch or max(8, min(256, 50_000_000 // max(1, len(self.items))))  # about 200 MB of scores
         active = self.items["is_active"].to_numpy(bool)
         keys = self.items["listing_key"].to_numpy()
         brands, models = self.items["brand"].astype(str).to_numpy(), self.items["model"].astype(str).to_numpy()
