@@ -355,6 +355,35 @@ def one_run(args, run: int, today: dt.date) -> dict:
     return stats
 
 
+def daily_on(args, today: dt.date) -> dict:
+    """The daily run (and, with --retrain, the retrain run) on top of a data dir a full run left (--keep)."""
+    data_dir = Path(args.daily_on)
+    env = _child_env(data_dir)
+    profile_dir = Path(args.profile) if args.profile else None
+    next_day = today + dt.timedelta(days=1)
+    server, info = start_server(args.listings, next_day, args.seed, env)
+    try:
+        server_cpu0 = cpu_seconds(server.pid)
+        daily = run_pipeline(next_day, next_day, info, env, data_dir, "daily-on", profile_dir, "daily")
+        daily["server_cpu_s"] = round(cpu_seconds(server.pid) - server_cpu0, 1)
+    finally:
+        stop_server(server)
+    out = {"benchmark": "e2e_daily", "date": dt.date.today().isoformat(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+           "listings": daily["counts"]["raw_listings"],
+           "on_top_of": daily["counts"]["raw_listings_total"] - daily["counts"]["raw_listings"],
+           "wall_s": daily["wall_s"], "peak_rss_mb": daily["peak_rss_mb"],
+           "listings_per_s_per_core": round(daily["counts"]["raw_listings"] / daily["wall_s"] / CORES, 1),
+           "definitions_import_s": daily["import_s"], "server_cpu_s": daily["server_cpu_s"],
+           "stages": stage_table(daily, daily["counts"]["raw_listings"])}
+    if args.retrain:
+        retrain = run_pipeline(next_day, next_day, {"avito_url": "", "moteur_url": ""}, env, data_dir, "retrain-on",
+                               profile_dir, "retrain")
+        out["retrain"] = {"wall_s": retrain["wall_s"], "peak_rss_mb": retrain["peak_rss_mb"],
+                          "fct_listings": retrain["counts"]["fct_listings"],
+                          "stages": stage_table(retrain, retrain["counts"]["fct_listings"])}
+    return out
+
+
 def output_digest(warehouse: Path) -> dict:
     """Order-independent hashes of the main outputs, without the columns that record when the run happened."""
     import duckdb
@@ -386,6 +415,8 @@ def main() -> None:
     parser.add_argument("--digest", action="store_true", help="hash fct_listings, predictions, recommendations")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     parser.add_argument("--work-dir", default=None, help="where the temporary data dirs go")
+    parser.add_argument("--daily-on", default=None, metavar="DATA_DIR",
+                        help="only the daily run (and --retrain), on top of a data dir a full run left with --keep")
     parser.add_argument("--out", default=None, help="JSON results file (default bench/results/e2e_<N>.json)")
     # internal roles
     parser.add_argument("--role", choices=["bench", "server", "pipeline"], default="bench")
@@ -406,6 +437,9 @@ def main() -> None:
     # A fixed past day keeps the market static during the run (no ad appears mid-scrape); the daily run
     # adds the day after it, which still has a partition.
     today = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=2)
+    if args.daily_on:
+        print(json.dumps(daily_on(args, today)))
+        return
     import_times = definitions_import_s()
     results = []
     for run in range(runs):

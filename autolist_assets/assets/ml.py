@@ -79,7 +79,7 @@ class PricePredictionsConfig(dg.Config):
     # Explanations (LightGBM contributions, about a millisecond per listing per thousand trees) and comparables
     # are stored for this many of the best-rated deals; every other listing is explained on request by the
     # estimator and the API (PriceModel.score_one), which is where they are read.
-    explain_top_deals: int = 1000
+    explain_top_deals: int = 200  # the deals page lists 200
 
 
 def build_ml_assets() -> list[dg.AssetsDefinition]:
