@@ -25,12 +25,14 @@ def hostile_snapshot(in_pipeline_dir, tmp_path, monkeypatch):
     """The pipeline's snapshot with hostile titles, a hostile model, and every active listing rated."""
     shutil.copy(paths.serving_path(), tmp_path / "serving.duckdb")
     con = duckdb.connect(str(tmp_path / "serving.duckdb"))
-    con.execute("update listings set deal_rating = 'great' where still_active and price_dh is not null")
+    con.execute("update listings set deal_rating = 'good' where still_active and price_dh is not null")
     keys = [r[0] for r in con.execute(
         "select listing_key from listings where still_active and price_dh <= 400000 and model_year >= 2012 "
         "order by listing_key limit 3").fetchall()]
     for key, title in zip(keys, (SCRIPT, IMAGE, LINK)):
-        con.execute("update listings set title = ? where listing_key = ?", [f"Dacia Logan {title}", key])
+        # rated best, so the page's first 200 rows surely hold them
+        con.execute("update listings set title = ?, deal_rating = 'great' where listing_key = ?",
+                    [f"Dacia Logan {title}", key])
     brand, model = con.execute("select brand, model from prices_by_model_year_city order by listings desc limit 1"
                                ).fetchone()
     hostile_model = f"{model} {IMAGE} {LINK}"
