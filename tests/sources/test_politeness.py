@@ -38,8 +38,10 @@ def test_the_rate_limit_holds_between_request_timestamps(server):
             fetcher.get(f"{server.moteur_url}{MOTEUR_LIST}{offset}")
     times = sorted(r.at for r in server.requests("moteur")[before:])
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    # arrivals carry the network's jitter (a shared machine), so a single gap may shrink a little, never the rate
-    assert len(times) == 8 and min(gaps) >= 0.12
+    # The server stamps a request when its thread gets the CPU: on a loaded machine one late stamp shortens
+    # the next gap by as much as it lengthened the one before. So single gaps keep half the interval (with
+    # no limit they are about a millisecond) and the span holds the rate exactly.
+    assert len(times) == 8 and min(gaps) >= 0.15 / 2
     assert times[-1] - times[0] >= 7 * 0.15 - 0.02
 
 

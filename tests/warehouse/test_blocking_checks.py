@@ -44,13 +44,17 @@ def test_accounting_check_is_attached_to_the_quarantine_and_blocking():
 def test_broken_accounting_fails_the_check_and_blocks_the_snapshot(broken_accounting):
     snapshot = broken_accounting / "serving.duckdb"
     before = snapshot.stat().st_mtime_ns
-    result = dg.materialize(
-        [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
-        # The unpartitioned dbt build and everything after it: marts, price model, recommender, snapshot.
-        selection=dg.AssetSelection.assets(*build_dbt_assets().keys).downstream(),
-        resources=defs.resources,
-        raise_on_error=False,
-    )
+    # A live instance of our own: entering it also replaces any definitions-state storage that an earlier
+    # test's instance left behind in this thread.
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)],
+            # The unpartitioned dbt build and everything after it: marts, price model, recommender, snapshot.
+            selection=dg.AssetSelection.assets(*build_dbt_assets().keys).downstream(),
+            resources=defs.resources,
+            instance=instance,
+            raise_on_error=False,
+        )
     assert not result.success
     failed = [
         evaluation
