@@ -9,7 +9,7 @@ from autolist_assets.assets.raw import imported_listings, raw_listings, raw_list
 from autolist_assets.assets.recommender import build_recommender_assets
 from autolist_assets.assets.serving import build_serving_assets
 from autolist_assets.assets.warehouse import build_dbt_assets, build_partitioned_dbt_assets
-from autolist_assets.jobs import autolist_job, daily_scrape_schedule, retrain_job, weekly_retrain_schedule
+from autolist_assets.jobs import autolist_job, daily_job, daily_scrape_schedule, retrain_job, weekly_retrain_schedule
 from autolist_assets.resources import build_resources
 from autolist_assets.sensors import price_model_retrain_sensor
 
@@ -28,7 +28,7 @@ def build_definitions() -> dg.Definitions:
             *build_serving_assets([*ml_assets, *recommender_assets]),
         ],
         asset_checks=[raw_listings_have_keys],
-        jobs=[autolist_job, retrain_job],
+        jobs=[autolist_job, daily_job, retrain_job],
         schedules=[daily_scrape_schedule, weekly_retrain_schedule],
         sensors=[price_model_retrain_sensor],
         resources=build_resources(),

@@ -25,6 +25,14 @@ autolist_job = dg.define_asset_job(
 TRAINING_ASSETS = ("price_model", "user_interactions", "recommender", "user_recommendations")
 RETRAIN_ASSETS = ("price_model", "price_predictions", *TRAINING_ASSETS[1:], "serving_snapshot")
 
+# What a daily run refreshes once models exist (the schedule selects the same assets from autolist_job).
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*TRAINING_ASSETS),
+    description="Scrape a window of partitions and refresh the warehouse, the estimates by the current champion and "
+    "the snapshot, without training.",
+)
+
 retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=dg.AssetSelection.assets(*RETRAIN_ASSETS),

@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 
 from autolist_assets.definitions import defs
-from autolist_assets.jobs import autolist_job, daily_asset_selection
+from autolist_assets.jobs import autolist_job, daily_job
 from autolist_assets.partitions import window_range_tags
 
 
@@ -26,10 +26,9 @@ def run_window(
     model and snapshot are rebuilt once rather than once per partition. `daily` runs what the daily schedule
     runs once models exist: every asset but training (see jobs.py).
     """
-    job = defs.resolve_job_def(autolist_job.name)
-    selection = daily_asset_selection(defs.resolve_asset_graph().get_all_asset_keys()) if daily else None
+    # a job of its own rather than a selection: a selection rebuilds the job, and then refuses resource overrides
+    job = defs.resolve_job_def(daily_job.name if daily else autolist_job.name)
     return job.execute_in_process(
-        asset_selection=selection,
         instance=instance,
         resources=resources,
         tags={**window_range_tags(first_day, last_day), "autolist/window": f"{first_day}..{last_day}"},

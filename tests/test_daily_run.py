@@ -37,3 +37,9 @@ def test_weekly_retrain_refits_both_models_and_republishes():
     job = defs.resolve_job_def("retrain_job")
     assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == set(RETRAIN_ASSETS)
     assert _request("weekly_retrain_schedule").run_key == "retrain-2026-11-23"
+
+
+def test_the_daily_job_holds_the_daily_selection():
+    job = defs.resolve_job_def("daily_job")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == \
+        {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} - set(TRAINING_ASSETS)
