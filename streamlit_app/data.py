@@ -120,18 +120,26 @@ PRICE_BY_YEAR_CITY = """
     order by model_year, listings desc
 """
 
-DEPRECIATION_BY_AGE = """
-    select fuel, age_years, vehicles, median_price_dh, value_retention
-    from depreciation_curves
-    where curve_kind = 'age' and brand = ? and model = ? and fuel is not null
-    order by fuel, age_years
+# Per model and fuel, from the snapshot's listings with the mart's own age and mileage-band definitions:
+# depreciation_curves has per-model curves (all fuels) and per-fuel curves (all models), not both at once.
+_MODEL_VEHICLES = """
+    with vehicles as (
+        select fuel, price_dh,
+               greatest(extract(year from coalesce(posted_date, current_date)) - model_year, 0) as age_years,
+               cast(floor(mileage_km / 25000) * 25000 as bigint) as mileage_band_km
+        from listings
+        where brand = ? and model = ? and fuel is not null and price_dh is not null and model_year is not null
+    )
 """
 
-DEPRECIATION_BY_MILEAGE = """
-    select fuel, mileage_band_km, vehicles, median_price_dh
-    from depreciation_curves
-    where curve_kind = 'mileage' and brand = ? and model = ? and fuel is not null
-    order by fuel, mileage_band_km
+DEPRECIATION_BY_AGE = _MODEL_VEHICLES + """
+    select fuel, age_years, count(*) as vehicles, median(price_dh) as median_price_dh
+    from vehicles group by all order by fuel, age_years
+"""
+
+DEPRECIATION_BY_MILEAGE = _MODEL_VEHICLES + """
+    select fuel, mileage_band_km, count(*) as vehicles, median(price_dh) as median_price_dh
+    from vehicles where mileage_band_km is not null group by all order by fuel, mileage_band_km
 """
 
 DEALS = """

@@ -55,6 +55,20 @@ def test_model_explorer_counts_match_the_mart():
     assert shown["listings"].sum() == expected
 
 
+def test_model_explorer_draws_depreciation_by_fuel_from_the_snapshot():
+    app = open_page("model_explorer")
+    brand, model = app.selectbox(key="brand").value, app.selectbox(key="model").value
+    vehicles = snapshot(
+        "select count(*) from listings where brand = ? and model = ? and fuel is not null and price_dh is not null"
+        " and model_year is not null", (brand, model),
+    )[0][0]
+    assert vehicles > 0
+    by_age = snapshot(data.DEPRECIATION_BY_AGE, (brand, model))
+    assert sum(row[2] for row in by_age) == vehicles
+    # Both curves are drawn (no "not enough listings" notice).
+    assert not [i.value for i in app.info if "Not enough listings" in i.value]
+
+
 def test_estimator_shows_what_estimate_returns():
     app = open_page("estimator")
     brand = app.selectbox(key="est_brand").value
