@@ -22,9 +22,9 @@ MIN_PRICE_DH, MAX_PRICE_DH = 10_000, 5_000_000
 MIN_TRAINING_ROWS = 50
 CLEAN_RATIO = 3.0  # a training price this many times off the linear prior is taken for a typo
 LINEAR_ALPHA = 1.0
-LINEAR_MAX_ROWS = 200_000  # the prior's ridge fits on a sample above this
+LINEAR_MAX_ROWS = 100_000  # the prior's ridge fits on a sample above this
 CROSS_FIT_FOLDS = 5
-CROSS_FIT_MAX_ROWS = 200_000  # each fold model trains on a sample above this (1M rows: 5 × 200k)
+CROSS_FIT_MAX_ROWS = 100_000  # each fold model trains on a sample above this (1M rows: 5 × 100k)
 LGB_PARAMS = {
     "objective": "huber",
     "alpha": 0.15,  # huber threshold in log price: typo prices pull less than with squared error
@@ -115,15 +115,17 @@ def fit_price_model(
     # Folds follow the listing key, so a listing keeps its fold from one training to the next.
     folds = fold_of(key_hashes(keys), n_folds) if keys is not None else np.random.default_rng(7).integers(n_folds, size=n)
     cross_fit = n_folds if cross_fit and keys is not None and n >= 10 * n_folds else 0
+    stages = {"features": time.perf_counter() - started}
     prior, lin, _ = LinearPrior.fit(base, titles, target, folds, n_folds, alpha=LINEAR_ALPHA, max_rows=LINEAR_MAX_ROWS,
                                     clean_ratio=CLEAN_RATIO)
     keep = np.abs(target - lin) < np.log(CLEAN_RATIO)
+    stages["linear_prior"] = time.perf_counter() - started - sum(stages.values())
 
     cut = int(n * (1.0 - valid_fraction))
     early, late = np.arange(n) < cut, np.arange(n) >= cut
     schema = FeatureSchema.fit(base.iloc[:cut])
     # Above 200,000 rows a larger step costs little accuracy and keeps 1M rows within the time budget.
-    params = {**LGB_PARAMS, **({"learning_rate": 0.05} if n > 200_000 else {}), **(params or {})}
+    params = {**LGB_PARAMS, **({"learning_rate": 0.1} if n > 200_000 else {}), **(params or {})}
     features = _with_prior(schema.encode(base), lin)
     train_set = lgb.Dataset(features[early & keep], target[early & keep], free_raw_data=False)
     valid_set = lgb.Dataset(features[late & keep], target[late & keep], reference=train_set)
@@ -131,6 +133,7 @@ def fit_price_model(
                         callbacks=[lgb.early_stopping(100, verbose=False)])
     rounds = booster.best_iteration or max_rounds
     valid_trees = booster.predict(features.iloc[cut:], num_iteration=rounds)
+    stages["early_stopping"] = time.perf_counter() - started - sum(stages.values())
     refit = n <= 200_000 if refit is None else refit
     if refit:
         schema = FeatureSchema.fit(base)
@@ -138,17 +141,25 @@ def fit_price_model(
         final = lgb.train(params, lgb.Dataset(features[keep], target[keep]), num_boost_round=int(rounds * 1.1))
     else:
         final = booster
+    stages["refit"] = time.perf_counter() - started - sum(stages.values())
     fold_boosters, trained = [], np.array([], dtype=np.uint64)
     if cross_fit:
         fold_boosters = _cross_fit(features, target, keep, folds, cross_fit, params, int(rounds * 1.1))
         trained = np.unique(key_hashes(keys[[k is not None for k in keys]]))
+    stages["cross_fit"] = time.perf_counter() - started - sum(stages.values())
     model = PriceModel(booster=final, schema=schema, conformal=None, comparables=comparables_frame(rows, base),
                        linear=prior, folds=fold_boosters, trained_keys=trained)
     if cross_fit:
-        # Out-of-fold: what score() gives each training listing, from the fold model that did not see it.
-        trees = model.predict_log(rows)
+        # Out-of-fold: what score() gives each training listing, from the fold model that did not see it
+        # (the prior column is already each listing's out-of-fold prior).
+        matrix = np.column_stack([schema.matrix(base), lin])
+        trees = np.empty(n)
+        for fold, fold_booster in enumerate(fold_boosters):
+            rows_k = folds == fold
+            trees[rows_k] = fold_booster.predict(matrix[rows_k])
         prior.weight, prior.center = _blend_weight(trees[keep], lin[keep], target[keep]), float(np.mean(lin))
         model.conformal = Conformal.fit((1 - prior.weight) * trees + prior.weight * lin, target)
+    stages["calibration"] = time.perf_counter() - started - sum(stages.values())
     valid_log = (1 - prior.weight) * valid_trees + prior.weight * lin[cut:]
     if not cross_fit:
         model.conformal = Conformal.fit(valid_log, target[cut:])
@@ -166,7 +177,7 @@ def fit_price_model(
     metrics = regression_metrics(valid["actual"], valid["predicted"])
     metrics.update(coverage_90=float(valid["covered_90"].mean()), train_rows=cut, valid_rows=n - cut,
                    rounds=rounds, typo_rows_left_out=int((~keep).sum()), cross_fit_folds=cross_fit,
-                   prior_weight=prior.weight,
+                   prior_weight=prior.weight, stage_seconds={k: round(v, 1) for k, v in stages.items()},
                    train_seconds=round(time.perf_counter() - started, 2))
     start, end = _window(rows)
     model.info = {
