@@ -71,6 +71,21 @@ def title_tokens(title) -> frozenset:
     return frozenset(TOKEN.findall(key)) if key else frozenset()
 
 
+def _title_city(title) -> str | None:
+    return normalize_key(m.group(1)) if isinstance(title, str) and (m := TITLE_CITY.search(title)) else None
+
+
+def _each_unique(series: pd.Series, function) -> pd.Series:
+    """series.map(function), calling it once per distinct value: a million listings hold a few hundred
+    brands and models, and reposted titles repeat."""
+    codes, uniques = pd.factorize(series)  # missing values get code −1
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate(uniques):
+        mapped[i] = function(value)
+    mapped[-1] = function(None)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
+
+
 def _column(frame: pd.DataFrame, *names: str) -> pd.Series:
     for name in names:
         if name in frame.columns:
@@ -130,19 +145,18 @@ def base_frame(listings: pd.DataFrame) -> pd.DataFrame:
         },
         index=listings.index,
     )
-    brand = _column(listings, "brand", "brand_raw").map(normalize_key)
+    brand = _each_unique(_column(listings, "brand", "brand_raw"), normalize_key)
     frame["brand"] = brand
-    model = _column(listings, "model", "model_raw").map(normalize_key)
+    model = _each_unique(_column(listings, "model", "model_raw"), normalize_key)
     # A model name means little without its brand ("Classe C" only exists at Mercedes).
     frame["model"] = [f"{b}|{m}" if m else None for b, m in zip(brand, model)]
     for name in ("fuel", "gearbox", "origin", "condition", "region", "seller_type", "source"):
-        frame[name] = _column(listings, name).map(normalize_key)
-    city = _column(listings, "city", "city_raw").map(normalize_key)
+        frame[name] = _each_unique(_column(listings, name), normalize_key)
+    city = _each_unique(_column(listings, "city", "city_raw"), normalize_key)
     # Avito titles often end with "… à Casablanca" when the export has no city column.
-    from_title = _column(listings, "title").map(
-        lambda t: normalize_key(m.group(1)) if isinstance(t, str) and (m := TITLE_CITY.search(t)) else None)
+    from_title = _each_unique(_column(listings, "title"), _title_city)
     frame["city"] = city.where(city.notna(), from_title)
-    frame["title_tokens"] = _column(listings, "title").map(title_tokens)
+    frame["title_tokens"] = _each_unique(_column(listings, "title"), title_tokens)
     return frame
 
 

@@ -257,7 +257,7 @@ class LinearPrior:
             # centres X otherwise, dense work in every iteration); standardized numeric columns and the
             # penalised one-hots absorb what is left.
             mean = float(y[rows].mean())
-            ridge = Ridge(alpha=self.alpha, solver="sparse_cg", fit_intercept=False).fit(X[rows], y[rows] - mean)
+            ridge = Ridge(alpha=self.alpha, solver="sparse_cg", fit_intercept=False, tol=1e-3).fit(X[rows], y[rows] - mean)
             self.coefs.append(ridge.coef_.tolist())
             self.intercepts.append(mean)
             if k > 0:
