@@ -443,7 +443,9 @@ def main() -> None:
     import_times = definitions_import_s()
     results = []
     for run in range(runs):
+        load_before = round(os.getloadavg()[0], 2)
         stats = one_run(args, run, today)
+        stats["load_avg_1m"] = [load_before, round(os.getloadavg()[0], 2)]
         results.append(stats)
         print(f"run {run + 1}/{runs}: {stats['counts']['raw_listings']} listings, {stats['wall_s']} s"
               + (f", daily {stats['daily']['wall_s']} s" if "daily" in stats else ""), file=sys.stderr, flush=True)
@@ -456,6 +458,7 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()}, {CORES} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB",
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+        "load_avg_1m_runs": [s["load_avg_1m"] for s in results],
         "runs": runs,
         "target_listings": args.listings,
         "listings": listings,

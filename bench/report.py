@@ -49,11 +49,15 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 
 def _context(record: dict, result: dict) -> str:
-    load = record.get("load_avg_before") or result.get("load_avg_1m_at_end")
     parts = [record.get("date") or result.get("date") or "", record.get("machine") or result.get("machine") or ""]
-    if load is not None:
-        parts.append(f"load average {load if not isinstance(load, list) else ' / '.join(str(x) for x in load)}"
-                     " at the start (other processes share the cores)")
+    if record.get("load_avg_before"):
+        parts.append("load average " + " / ".join(str(x) for x in record["load_avg_before"]) + " (1, 5, 15 min) at the "
+                     "start, other processes sharing the cores")
+    if result.get("load_avg_1m_runs"):
+        parts.append("1-minute load average at the start and end of each run: " + ", ".join(
+            f"{a}–{b}" for a, b in result["load_avg_1m_runs"]))
+    elif result.get("load_avg_1m_at_end") is not None:
+        parts.append(f"1-minute load average {result['load_avg_1m_at_end']} at the end")
     if record.get("command"):
         parts.append(f"`{record['command']}`")
     return "; ".join(p for p in parts if p)
