@@ -25,12 +25,33 @@ def registry_root():
     return paths.models_dir() / PRICE_MODEL_REGISTRY
 
 
+# Identifiers and hashes the price model never reads: the widest text columns, left in the warehouse (a million rows
+# of them cost about a gigabyte as Python strings).
+NOT_PRICE_INPUTS = ("url", "vehicle_id", "listing_id", "seller_name_hash", "seller_phone_hash", "sources", "import_file")
+
+
+def fct_listings_for_pricing(con) -> "pd.DataFrame":  # noqa: F821
+    """fct_listings without the columns the price model never reads, in listing key order (a parallel dbt build
+    stores rows in no fixed order, and training follows row order)."""
+    return con.execute(f"select {_pricing_columns(con, '')} from main.fct_listings order by listing_key").df()
+
+
+def _pricing_columns(con, alias: str) -> str:
+    """The select list of fct_listings without NOT_PRICE_INPUTS (those it has)."""
+    columns = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'main' and table_name = 'fct_listings'"
+    ).fetchall()}
+    dropped = [name for name in NOT_PRICE_INPUTS if name in columns]
+    return f"{alias}*" + (f" exclude ({', '.join(dropped)})" if dropped else "")
+
+
 def active_listings(con, with_input_hash: bool = False) -> "pd.DataFrame":  # noqa: F821
-    """Cleaned listings still on sale (every listing when the warehouse does not say), with, if asked, a hash of
-    each whole row: the inputs its prediction depends on."""
+    """Cleaned listings still on sale (every listing when the warehouse does not say), without the columns the
+    price model never reads, with, if asked, a hash of each whole row: the inputs its prediction depends on."""
     # ordered: a parallel dbt build stores rows in no fixed order, and training and scoring follow row order
     extra = ", hash(f) as input_hash" if with_input_hash else ""
-    listings = con.execute(f"select f.*{extra} from main.fct_listings f order by listing_key").df()
+    listings = con.execute(f"select {_pricing_columns(con, 'f.')}{extra} from main.fct_listings f "
+                           "order by listing_key").df()
     if "still_active" in listings:
         listings = listings[listings["still_active"].fillna(True).astype(bool)]
     return listings.reset_index(drop=True)
@@ -95,7 +116,7 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         from ml.price.train import compare_candidates, fit_price_model
 
         with warehouse.connect(read_only=True) as con:
-            listings = con.execute("select * from main.fct_listings order by listing_key").df()
+            listings = fct_listings_for_pricing(con)
         model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
         segments = segment_metrics(valid)
         sample = listings.sample(n=min(len(listings), config.candidate_rows), random_state=7) \
