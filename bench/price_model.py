@@ -76,6 +76,8 @@ def main() -> None:
     print(json.dumps({
         "rows": len(listings), "train_s": round(train_s, 1), "generate_s": round(generate_s, 1),
         "rounds": model.info["metrics"]["rounds"], "valid_median_ape": round(model.info["metrics"]["median_ape"], 4),
+        "train_stages_s": model.info["metrics"]["stage_seconds"], "prior_weight": model.info["metrics"]["prior_weight"],
+        "cross_fit_folds": model.info["metrics"]["cross_fit_folds"],
         "score_rows_per_s": round(plain_rate), "score_explained_rows_per_s": round(explained_rate),
         "estimate_p50_ms": round(p50, 2), "estimate_p99_ms": round(p99, 2),
     }))

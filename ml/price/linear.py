@@ -51,7 +51,9 @@ def _keys(values) -> pd.Series:
         other = ~whole & ~np.isnan(v)
         out[other] = [str(x) for x in v[other]]
         return pd.Series(out, dtype=object)
-    return pd.Series([_key(x) for x in series], dtype=object)
+    codes, uniques = pd.factorize(series)
+    mapped = np.array([_key(u) for u in uniques] + ["?"], dtype=object)
+    return pd.Series(mapped[codes], dtype=object)
 
 
 def title_text(title, record) -> str:
@@ -62,6 +64,16 @@ def title_text(title, record) -> str:
     parts = [model.replace("|", " ") if isinstance(model, str) else record.get("brand"), record.get("fuel"),
              record.get("gearbox"), _key(record.get("model_year")) if record.get("model_year") is not None else None]
     return " ".join(p for p in parts if isinstance(p, str) and p and p != "?")
+
+
+def _texts(base: pd.DataFrame, titles) -> np.ndarray:
+    """title_text of every row: the title, else one made from the fields."""
+    out = np.array([t if isinstance(t, str) and t.strip() else None for t in titles], dtype=object)
+    missing = np.flatnonzero(pd.isna(out))
+    if len(missing):
+        records = base[["brand", "model", "fuel", "gearbox", "model_year"]].iloc[missing].to_dict("records")
+        out[missing] = [title_text(None, r) for r in records]
+    return out
 
 
 def terms(text: str) -> list[str]:
@@ -138,18 +150,24 @@ class LinearPrior:
                 columns.append(start + j)
                 values.append(1.0)
             start += len(block)
+        text, weights = self._text_row(title_text(title, record))
+        columns += [start + j for j in text.tolist()]
+        values += weights.tolist()
+        return columns, values
+
+    def _text_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary columns (ascending) and l2-normalized sublinear tf-idf weights of one text."""
         counts: dict[int, int] = {}
-        for term in terms(title_text(title, record)):
+        for term in terms(text):
             if (j := self.vocabulary.get(term)) is not None:
                 counts[j] = counts.get(j, 0) + 1
-        if counts:
-            idf = self._idf()
-            text = sorted(counts)
-            weights = [(1.0 + math.log(counts[j])) * idf[j] for j in text]
-            norm = math.sqrt(sum(w * w for w in weights))
-            columns += [start + j for j in text]
-            values += [w / norm for w in weights]
-        return columns, values
+        if not counts:
+            return np.empty(0, np.int64), np.empty(0)
+        idf = self._idf()
+        columns = sorted(counts)
+        weights = [(1.0 + math.log(counts[j])) * idf[j] for j in columns]
+        norm = math.sqrt(sum(w * w for w in weights))
+        return np.array(columns, dtype=np.int64), np.array([w / norm for w in weights])
 
     def design(self, base: pd.DataFrame, titles) -> sparse.csr_matrix:
         """The design rows of a base frame: the same columns and values as _row, built column-wise."""
@@ -170,23 +188,14 @@ class LinearPrior:
             rows_.append(every[hit]), cols_.append(start + code[hit]), vals_.append(np.ones(hit.sum()))
             start += len(block)
         if self.vocabulary:
-            idf = self._idf()
-            t_rows, t_cols, t_vals = [], [], []
-            records = base[["brand", "model", "fuel", "gearbox", "model_year"]].to_dict("records")
-            for i, (title, record) in enumerate(zip(titles, records)):
-                counts: dict[int, int] = {}
-                for term in terms(title_text(title, record)):
-                    if (j := self.vocabulary.get(term)) is not None:
-                        counts[j] = counts.get(j, 0) + 1
-                if counts:
-                    text = sorted(counts)
-                    weights = [(1.0 + math.log(counts[j])) * idf[j] for j in text]
-                    norm = math.sqrt(sum(w * w for w in weights))
-                    t_rows += [i] * len(text)
-                    t_cols += [start + j for j in text]
-                    t_vals += [w / norm for w in weights]
-            rows_.append(np.asarray(t_rows, dtype=np.int64)), cols_.append(np.asarray(t_cols, dtype=np.int64))
-            vals_.append(np.asarray(t_vals, dtype="float64"))
+            # Term weights once per distinct text: reposted ads and generated titles repeat a lot.
+            texts = _texts(base, titles)
+            codes, uniques = pd.factorize(texts)
+            per_text = [self._text_row(t) for t in uniques]
+            lengths = np.array([len(c) for c, _ in per_text], dtype=np.int64)[codes]
+            rows_.append(np.repeat(np.arange(n), lengths))
+            cols_.append(np.concatenate([per_text[c][0] for c in codes] or [np.empty(0, np.int64)]) + start)
+            vals_.append(np.concatenate([per_text[c][1] for c in codes] or [np.empty(0)]))
         width = self._offset()[1] + len(self.vocabulary)
         X = sparse.coo_matrix((np.concatenate(vals_), (np.concatenate(rows_), np.concatenate(cols_))),
                               shape=(n, width)).tocsr()
@@ -218,15 +227,15 @@ class LinearPrior:
         With clean_ratio, a first pass finds prices that far off their out-of-fold prediction (typos:
         23 000 for 230 000) and a second pass fits without them: squared loss lets a tenfold typo pull a
         rare model's coefficients a long way. Above max_rows the sets are fitted on a random sample."""
-        records = base[["brand", "model", "fuel", "gearbox", "model_year"]].to_dict("records")
         blocks = {name: {v: j for j, v in enumerate(sorted(set(values)))} for name, values in _block_values(base).items()}
-        texts = [terms(title_text(t, r)) for t, r in zip(titles, records)]
+        codes, uniques = pd.factorize(_texts(base, titles))
+        repeats = np.bincount(codes, minlength=len(uniques))
         document_frequency: dict[str, int] = {}
-        for doc in texts:
-            for term in set(doc):
-                document_frequency[term] = document_frequency.get(term, 0) + 1
+        for text, times in zip(uniques, repeats.tolist()):
+            for term in set(terms(text)):
+                document_frequency[term] = document_frequency.get(term, 0) + times
         kept = sorted(t for t, n in document_frequency.items() if n >= MIN_TERM_COUNT)
-        n = len(records)
+        n = len(base)
         prior = cls(blocks=blocks, vocabulary={t: j for j, t in enumerate(kept)},
                     idf=[math.log((1 + n) / (1 + document_frequency[t])) + 1 for t in kept], alpha=alpha)
         age = base["age_years"].to_numpy(dtype="float64", na_value=np.nan)

@@ -25,6 +25,7 @@ LINEAR_ALPHA = 1.0
 LINEAR_MAX_ROWS = 100_000  # the prior's ridge fits on a sample above this
 CROSS_FIT_FOLDS = 5
 CROSS_FIT_MAX_ROWS = 100_000  # each fold model trains on a sample above this (1M rows: 5 × 100k)
+CALIBRATION_MAX_ROWS = 200_000  # out-of-fold residuals for the ranges and the blend weight
 LGB_PARAMS = {
     "objective": "huber",
     "alpha": 0.15,  # huber threshold in log price: typo prices pull less than with squared error
@@ -152,13 +153,18 @@ def fit_price_model(
     if cross_fit:
         # Out-of-fold: what score() gives each training listing, from the fold model that did not see it
         # (the prior column is already each listing's out-of-fold prior).
-        matrix = np.column_stack([schema.matrix(base), lin])
-        trees = np.empty(n)
+        # A sample of CALIBRATION_MAX_ROWS residuals pins the quantiles down well enough.
+        sample = np.arange(n)
+        if n > CALIBRATION_MAX_ROWS:
+            sample = np.sort(np.random.default_rng(5).choice(n, CALIBRATION_MAX_ROWS, replace=False))
+        matrix = np.column_stack([schema.matrix(base.iloc[sample]), lin[sample]])
+        trees = np.empty(len(sample))
         for fold, fold_booster in enumerate(fold_boosters):
-            rows_k = folds == fold
+            rows_k = folds[sample] == fold
             trees[rows_k] = fold_booster.predict(matrix[rows_k])
-        prior.weight, prior.center = _blend_weight(trees[keep], lin[keep], target[keep]), float(np.mean(lin))
-        model.conformal = Conformal.fit((1 - prior.weight) * trees + prior.weight * lin, target)
+        lin_s, target_s, keep_s = lin[sample], target[sample], keep[sample]
+        prior.weight, prior.center = _blend_weight(trees[keep_s], lin_s[keep_s], target_s[keep_s]), float(np.mean(lin))
+        model.conformal = Conformal.fit((1 - prior.weight) * trees + prior.weight * lin_s, target_s)
     stages["calibration"] = time.perf_counter() - started - sum(stages.values())
     valid_log = (1 - prior.weight) * valid_trees + prior.weight * lin[cut:]
     if not cross_fit:
