@@ -275,9 +275,7 @@ class Recommender:
             return top
         # Drop the lowest-ranked warm items to make room; new listings go last, after the earned places.
         warm_positions = np.flatnonzero(~cold[top])
-        dropped = set(warm_positions[-newcomers.size:].tolist())
-        kept = np.array([item for position, item in enumerate(top) if position not in dropped], dtype=top.dtype)
-        return np.concatenate([kept, newcomers])
+        return np.concatenate([np.delete(top, warm_positions[-newcomers.size:]), newcomers])
 
     # ------------------------------------------------------------------ serving
     def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
