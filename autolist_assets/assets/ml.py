@@ -97,7 +97,7 @@ class PriceModelConfig(dg.Config):
 
 
 class PricePredictionsConfig(dg.Config):
-    # Explanations (LightGBM contributions, about a millisecond per listing per thousand trees) and comparables
+    # Explanations (path contributions, a table gather per listing) and comparables (a search each)
     # are stored for this many of the best-rated deals; every other listing is explained on request by the
     # estimator and the API (PriceModel.score_one), which is where they are read.
     explain_top_deals: int = 200  # the deals page lists 200

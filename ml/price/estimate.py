@@ -38,7 +38,8 @@ class Estimate:
 @lru_cache(maxsize=4)
 def _model(folder: str) -> PriceModel:
     model = PriceModel.load(Path(folder))
-    model.index  # build the comparables index now, not on the first request
+    model.index  # build the comparables index and the final booster's contribution table now, not on the
+    model.attribution(-1)  # first request
     return model
 
 

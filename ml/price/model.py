@@ -12,6 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.price.attribution import PathAttribution
 from ml.price.conformal import Conformal
 from ml.price.explain import COMPARABLE_COLUMNS, ComparablesIndex, contributions_dh, explanation_items, row_items
 from ml.price.features import FeatureSchema, base_frame, base_record, to_number
@@ -52,6 +53,7 @@ class PriceModel:
     folds: list = field(default_factory=list)  # cross-fitted boosters, one per fold
     trained_keys: np.ndarray | None = None  # sorted key hashes of the training listings
     _index: ComparablesIndex | None = field(default=None, repr=False)
+    _attributions: dict = field(default_factory=dict, repr=False)  # route → PathAttribution, built on first use
 
     @property
     def version(self) -> str:
@@ -83,22 +85,33 @@ class PriceModel:
     def _booster(self, route: int) -> lgb.Booster:
         return self.booster if route < 0 else self.folds[route]
 
+    def attribution(self, route: int) -> PathAttribution:
+        """The contribution table of the booster that scores this route, built once."""
+        if route not in self._attributions:
+            self._attributions[route] = PathAttribution(self._booster(route))
+        return self._attributions[route]
+
+    def _contributions(self, matrix: np.ndarray, route: np.ndarray) -> np.ndarray:
+        """Per-feature log contributions (path attribution) of each row's prediction, prior blended in."""
+        out = np.empty((len(matrix), matrix.shape[1] + 1))
+        for r in np.unique(route):
+            rows = route == r
+            out[rows] = self.attribution(int(r)).contributions(matrix[rows])
+        return self._blend(out, matrix, True)
+
     def _matrix(self, base: pd.DataFrame, titles, route: np.ndarray) -> np.ndarray:
         matrix = self.schema.matrix(base)
         if self.linear is not None:
             matrix = np.column_stack([matrix, self.linear.predict(base, titles, route + 1)])
         return matrix
 
-    def _predict(self, matrix: np.ndarray, route: np.ndarray, **kwargs) -> np.ndarray:
-        out = None
+    def _predict(self, matrix: np.ndarray, route: np.ndarray) -> np.ndarray:
+        out = np.empty(len(matrix))
         for r in np.unique(route):
             rows = route == r
             # One thread for small batches: OpenMP start-up costs more than a single row's trees.
-            part = self._booster(int(r)).predict(matrix[rows], num_threads=1 if rows.sum() < 2000 else 0, **kwargs)
-            if out is None:
-                out = np.empty((len(matrix),) + part.shape[1:])
-            out[rows] = part
-        return self._blend(out, matrix, kwargs.get("pred_contrib", False)) if out is not None else np.empty(0)
+            out[rows] = self._booster(int(r)).predict(matrix[rows], num_threads=1 if rows.sum() < 2000 else 0)
+        return self._blend(out, matrix, False)
 
     def _blend(self, trees: np.ndarray, matrix: np.ndarray, contrib: bool) -> np.ndarray:
         """Mix in the linear prior (last matrix column) at its weight; for contributions its share goes to
@@ -155,7 +168,7 @@ class PriceModel:
             }
         )
         if explain:
-            contrib = self._predict(matrix, route, pred_contrib=True)
+            contrib = self._contributions(matrix, route)
             items = explanation_items(contributions_dh(contrib, self.feature_names, estimate), base)
             out["explanation"] = [json.dumps(i, ensure_ascii=False) for i in items]
             keys = out["listing_key"].tolist()
@@ -191,7 +204,7 @@ class PriceModel:
         count = self.index.count(base["model"])
         rating, rule = rate(float(percentile[0]), float(((high90 - low90) / estimate)[0]), int(count),
                             None if np.isnan(asked) else asked)
-        contrib = self._blend(booster.predict(vector, num_threads=1, pred_contrib=True), vector, True)
+        contrib = self._blend(self.attribution(route).contributions(vector), vector, True)
         names, effects = contributions_dh(contrib, self.feature_names, estimate)
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.round((asked - estimate) / estimate, 4)

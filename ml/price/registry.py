@@ -118,6 +118,8 @@ def model_card(model: PriceModel, decision_reason: str, segments: pd.DataFrame |
         "- Asking prices, not transaction prices. Typo prices (about 1% of real listings) cannot be predicted.",
         "- No rating when the 90% range is wider than the estimate itself or fewer than 5 comparables exist.",
         "- Unseen brands or models are scored from the other features (their category is treated as missing).",
+        "- Explanations are decision-path contributions (Saabas): exact sums, the same base value as TreeSHAP, but a",
+        "  feature split near the leaves can take credit that an interaction shares (ml/price/attribution.py).",
     ]
     return "\n".join(lines) + "\n"
 
