@@ -64,6 +64,7 @@ def recommender() -> tuple[Recommender, datetime, dict]:
     with _recommender_lock:
         if _recommender is None or _recommender[0] != identity:
             model = load_recommender(path)
+            model.prepare_serving()
             canonical = {
                 column: {str(v).casefold(): v for v in model.items[column].dropna().unique()}
                 for column in ("brand", "city", "region", "fuel")

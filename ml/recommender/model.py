@@ -31,6 +31,7 @@ CATEGORICAL = ["brand", "model", "fuel", "gearbox", "city", "region", "price_ban
 PRICE_BANDS = [0, 50_000, 80_000, 120_000, 180_000, 250_000, 400_000, np.inf]
 AGE_BANDS = [-1, 2, 5, 8, 12, 20, np.inf]
 EVENT_WORDS = {"contact": "contacted", "favourite": "saved", "view": "viewed"}
+SERVED_COLUMNS = ["listing_key", "brand", "model", "model_year", "price_dh", "city"]
 
 
 def _band(values: pd.Series, edges: list[float]) -> pd.Series:
@@ -234,7 +235,7 @@ class Recommender:
         return self.__dict__["_model_groups"]
 
     def _allowed(self, filters: dict | None, exclude: np.ndarray) -> np.ndarray:
-        allowed = self.items["is_active"].to_numpy(bool).copy()
+        allowed = np.asarray(self._column("is_active"), dtype=bool).copy()
         filters = filters or {}
         if filters.get("max_price") is not None:
             allowed &= (self.items["price_dh"] <= filters["max_price"]).to_numpy()
@@ -280,13 +281,11 @@ class Recommender:
     # ------------------------------------------------------------------ serving
     def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
         """Top-k active listings for a user with a short reason each; unknown users get popular picks."""
-        history = self.user_history.get(user_id)
-        contacted = np.array([], dtype=int)
-        if history is not None:
-            contacted = self.positions(history.loc[history["event"] == "contact", "listing_key"])
-            contacted = contacted[contacted >= 0]
+        self.prepare_histories()
+        contacted, _ = self._user_lookups()
         scores, content = self.scores_with_content(user_id, method)
-        top = self.top_items(scores, self._allowed(filters, contacted), k, method, content)
+        top = self.top_items(scores, self._allowed(filters, contacted.get(user_id, np.array([], dtype=int))), k,
+                             method, content)
         return self._with_reasons(top, scores, user_id, filters)
 
     def recommend_for_users(self, users, k: int = 10, batch: int | None = None) -> pd.DataFrame:
@@ -318,12 +317,35 @@ class Recommender:
         if not tops:
             return pd.DataFrame()
         top = np.concatenate(tops)
-        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
+        result = self.items.iloc[top][SERVED_COLUMNS].copy()
         result["score"] = np.concatenate(scores)
         result["reason"] = reasons
         result["user_id"] = user_ids
         result["rank"] = ranks
         return result.reset_index(drop=True)
+
+    def prepare_serving(self) -> None:
+        """Build the per-user lookups requests read (histories, contacts, strongest events) before the first one."""
+        self.prepare_histories()
+        self._user_lookups()
+
+    def _user_lookups(self) -> tuple[dict, dict]:
+        """_contacts_and_strongest_events, computed once per loaded model for serving."""
+        if "_lookups" not in self.__dict__:
+            self.__dict__["_lookups"] = self._contacts_and_strongest_events()
+        return self.__dict__["_lookups"]
+
+    def _column(self, name: str):
+        """An items column as an array (its dtype kept), so serving indexes arrays instead of the frame."""
+        columns = self.__dict__.setdefault("_columns", {})
+        if name not in columns:
+            columns[name] = self.items[name].array
+        return columns[name]
+
+    def _served(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame({c: self._column(c).take(top) for c in SERVED_COLUMNS})
+        frame["score"] = scores[top]
+        return frame
 
     def _contacts_and_strongest_events(self) -> tuple[dict, dict]:
         """Per user, the items contacted (never recommended again); per (user, listing), its strongest event."""
@@ -345,32 +367,29 @@ class Recommender:
         item = self.item_index[listing_key]
         scores = self.content @ self.content[item]
         top = self._top(scores, self._allowed(filters, np.array([item])), k)
-        anchor = self.items.iloc[item]
-        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
-        result["score"] = scores[top]
-        result["reason"] = f"similar to this {anchor['brand']} {anchor['model']} {int(anchor['model_year'])}"
-        return result.reset_index(drop=True)
+        result = self._served(top, scores)
+        brand, model, year = (self._column(c)[item] for c in ("brand", "model", "model_year"))
+        result["reason"] = f"similar to this {brand} {model} {int(year)}"
+        return result
 
     def _with_reasons(self, top: np.ndarray, scores: np.ndarray, user_id: str, filters: dict | None) -> pd.DataFrame:
-        result = self.items.iloc[top][["listing_key", "brand", "model", "model_year", "price_dh", "city"]].copy()
-        result["score"] = scores[top]
+        result = self._served(top, scores)
         history_items, _ = self._history_arrays(user_id)
         if history_items.size:
-            history = self.user_history[user_id]
-            strongest = history.sort_values("w").drop_duplicates("listing_key", keep="last").set_index("listing_key")["event"]
+            _, strongest = self._user_lookups()
             anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
-            reasons = []
-            for anchor in anchors:
-                row = self.items.iloc[anchor]
-                event = EVENT_WORDS[strongest.get(row["listing_key"], "view")]
-                reasons.append(f"similar to the {row['brand']} {row['model']} you {event}")
+            brands, models, keys = (np.asarray(self._column(c)) for c in ("brand", "model", "listing_key"))
             new = self.popularity[top] == 0
-            result["reason"] = [f"new listing, {reason}" if is_new else reason for reason, is_new in zip(reasons, new)]
+            result["reason"] = [
+                f"{'new listing, ' if is_new else ''}similar to the {brands[a]} {models[a]} you "
+                f"{EVENT_WORDS[strongest.get((user_id, keys[a]), 'view')]}"
+                for a, is_new in zip(anchors, new)
+            ]
         else:
             where = (filters or {}).get("city") or (filters or {}).get("region")
             budget = " in your budget" if (filters or {}).get("max_price") else ""
             result["reason"] = [f"popular in {where or city}{budget}" for city in result["city"]]
-        return result.reset_index(drop=True)
+        return result
 
 
 def save_recommender(model: Recommender, path) -> None:

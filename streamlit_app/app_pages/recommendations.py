@@ -11,7 +11,9 @@ from streamlit_app import data
 @st.cache_resource(show_spinner=False)
 def recommender(version: float):
     """The trained recommender, loaded once per model file."""
-    return load_recommender(recommender_path())
+    model = load_recommender(recommender_path())
+    model.prepare_serving()
+    return model
 
 
 st.title("Recommendations")
