@@ -115,6 +115,10 @@ def run_dbt(args: list[str], env: dict) -> tuple[float, float]:
         env=env, check=True,
     )
     wall = time.perf_counter() - started
+    results = json.loads((Path(env["BENCH_TARGET"]) / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:8]
+    print(f"  dbt {args[0]} {' '.join(args[1:3])}: {len(results)} nodes, slowest: "
+          + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest), file=sys.stderr)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return wall, peak_kb / 1024
 
