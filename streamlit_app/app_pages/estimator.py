@@ -1,8 +1,9 @@
 """Price estimator: a fair price with 80% and 90% ranges, the five deal bands, the drivers in DH and comparables."""
 
+import html
 import math
 
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
 
 from ml.price.estimate import estimate
@@ -16,6 +17,49 @@ brands = data.query(data.BRANDS)
 if brands is None or brands.empty:
     st.info(data.EMPTY_STATE)
     st.stop()
+
+
+# The two figures are plain HTML rather than Plotly: drawing two Plotly charts took most of the 200 ms a
+# submission may take (building the figures on the server, then plotly.js in the browser).
+def band_strip(edges: list[float], estimate_dh: float, asking_dh: float | None) -> str:
+    """The five deal bands as a coloured strip on the price axis, with the estimate and the asking price marked."""
+    low, high = edges[0], edges[-1]
+
+    def at(value: float) -> float:
+        return min(max((value - low) / (high - low) * 100, 0), 100)
+
+    cells = "".join(
+        f'<div style="width:{at(end) - at(start):.2f}%;background:{data.DEAL_COLOURS[band]};color:white;'
+        f'text-align:center;line-height:36px;overflow:hidden">{band}</div>'
+        for (start, end), band in zip(zip(edges, edges[1:]), data.DEAL_BANDS)
+    )
+    marks = f'<div title="estimate" style="position:absolute;left:{at(estimate_dh):.2f}%;top:-6px;height:48px;' \
+            'border-left:2px dotted #24292f"></div>'
+    labels = f'<span style="position:absolute;left:{at(estimate_dh):.2f}%;top:-24px">estimate {data.format_dh(estimate_dh)}</span>'
+    if asking_dh:
+        marks += f'<div title="asking" style="position:absolute;left:{at(asking_dh):.2f}%;top:-6px;height:48px;' \
+                 'border-left:3px solid black"></div>'
+        labels += f'<span style="position:absolute;left:{at(asking_dh):.2f}%;top:44px">asking {data.format_dh(asking_dh)}</span>'
+    return (f'<div style="position:relative;margin:30px 0 34px 0;font-size:0.85rem">'
+            f'<div style="display:flex;border-radius:4px;overflow:hidden">{cells}</div>{marks}{labels}</div>'
+            f'<div style="display:flex;justify-content:space-between;font-size:0.8rem;color:#57606a">'
+            f'<span>{data.format_dh(low)}</span><span>price (DH)</span><span>{data.format_dh(high)}</span></div>')
+
+
+def driver_bars(drivers: list[dict]) -> str:
+    """One horizontal bar per driver, green when it raises the price and red when it lowers it."""
+    widest = max(abs(d["effect_dh"]) for d in drivers) or 1
+    rows = []
+    for d in drivers:
+        effect = d["effect_dh"]
+        width = abs(effect) / widest * 50  # half the width on each side of zero
+        bar = (f'<div style="position:absolute;{"left" if effect > 0 else "right"}:50%;width:{width:.2f}%;height:100%;'
+               f'background:{"#1a7f37" if effect > 0 else "#cf222e"}"></div>')
+        rows.append(f'<div style="display:flex;align-items:center;gap:12px;margin:4px 0">'
+                    f'<div style="flex:0 0 45%">{html.escape(d["text"])}</div>'
+                    f'<div style="flex:1;position:relative;height:18px">'
+                    f'<div style="position:absolute;left:50%;height:100%;border-left:1px solid #8c959f"></div>{bar}</div></div>')
+    return "".join(rows)
 
 
 # A fragment: submitting the form reruns this function only, not the page around it.
@@ -79,31 +123,23 @@ def estimator() -> None:
     centre = math.log(result.price_dh)
     spread = (math.log(high80) - math.log(low80)) / (2 * Z_10) if high80 > low80 else 0.05
     edges = [low90 * 0.9, low80, math.exp(centre - Z_30 * spread), math.exp(centre + Z_30 * spread), high80, high90 * 1.1]
-    bands = go.Figure()
-    for (start, end), band in zip(zip(edges, edges[1:]), data.DEAL_BANDS):
-        bands.add_shape(type="rect", x0=start, x1=end, y0=0, y1=1, fillcolor=data.DEAL_COLOURS[band], opacity=0.75, line_width=0)
-        bands.add_annotation(x=(start + end) / 2, y=0.5, text=band, showarrow=False, font={"color": "white"})
-    bands.add_vline(x=result.price_dh, line_dash="dot", annotation_text="estimate")
-    if asking:
-        bands.add_vline(x=asking, line_color="black", line_width=3, annotation_text="asking", annotation_position="bottom")
-    bands.update_layout(height=160, margin={"t": 30, "b": 30}, yaxis_visible=False, xaxis_title="price (DH)", xaxis_range=[edges[0], edges[-1]])
-    st.plotly_chart(bands, width="stretch")
+    st.markdown(band_strip(edges, result.price_dh, asking or None), unsafe_allow_html=True)
 
     st.subheader("What moves this price")
     drivers = [item for item in result.explanation if item.get("effect_dh")]
     if drivers:
-        contributions = go.Figure(
-            go.Bar(
-                x=[d["effect_dh"] for d in drivers], y=[d["text"] for d in drivers], orientation="h",
-                marker_color=["#1a7f37" if d["effect_dh"] > 0 else "#cf222e" for d in drivers],
-            )
-        )
-        contributions.update_layout(height=60 + 40 * len(drivers), margin={"t": 10}, xaxis_title="DH", yaxis_autorange="reversed")
-        st.plotly_chart(contributions, width="stretch")
+        st.markdown(driver_bars(drivers), unsafe_allow_html=True)
 
     st.subheader("Comparable listings")
     if result.comparables:
-        st.dataframe(result.comparables, hide_index=True, width="stretch")
+        # A static table: the interactive grid's canvas layout held the whole result back 150 ms at times.
+        comparables = pd.DataFrame(result.comparables)
+        st.table(pd.DataFrame({
+            "listing": comparables["title"].fillna(comparables["listing_key"]),
+            "year": comparables["model_year"].map(lambda v: "—" if pd.isna(v) else f"{int(v)}"),
+            "mileage": comparables["mileage_km"].map(lambda v: "—" if pd.isna(v) else f"{int(v):,} km".replace(",", "\u202f")),
+            "price": comparables["price_dh"].map(data.format_dh),
+        }).set_index("listing"))
     else:
         st.caption("No comparable listings of this model in the training data.")
     st.caption(f"Model {result.model_version}. " + data.snapshot_caption())
