@@ -292,10 +292,8 @@ class Recommender:
         """recommend_for_user for many users (no filters) as one frame with user_id and rank, built in bulk."""
         self.prepare_histories()
         batch = batch or max(8, min(256, 50_000_000 // max(1, len(self.items))))  # about 200 MB of scores
-        active = self.items["is_active"].to_numpy(bool)
-        keys = self.items["listing_key"].to_numpy()
-        brands, models = self.items["brand"].astype(str).to_numpy(), self.items["model"].astype(str).to_numpy()
-        contacted, strongest = self._contacts_and_strongest_events()
+        active = np.asarray(self._column("is_active"), dtype=bool)
+        contacted, _ = self._user_lookups()
         tops, scores, reasons, user_ids, ranks = [], [], [], [], []
         for user, user_scores, content in self.scores_for_users(users, "hybrid", batch):
             allowed = active.copy()
@@ -303,11 +301,7 @@ class Recommender:
             top = self.top_items(user_scores, allowed, k, "hybrid", content)
             history_items, _ = self._history_arrays(user)
             if history_items.size:
-                anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
-                texts = [f"similar to the {brands[a]} {models[a]} you "
-                         f"{EVENT_WORDS[strongest.get((user, keys[a]), 'view')]}" for a in anchors]
-                new = self.popularity[top] == 0
-                reasons += [f"new listing, {text}" if is_new else text for text, is_new in zip(texts, new)]
+                reasons += self._history_reasons(user, top, history_items)
             else:
                 reasons += [f"popular in {city}" for city in self.items["city"].to_numpy()[top]]
             tops.append(top)
@@ -341,6 +335,16 @@ class Recommender:
         if name not in columns:
             columns[name] = self.items[name].array
         return columns[name]
+
+    def _history_reasons(self, user_id: str, top: np.ndarray, history_items: np.ndarray) -> list[str]:
+        """Per pick, the user's listing it is most like and what they did with it ("similar to the Dacia Logan
+        you saved"); a listing nobody has touched yet says it is new."""
+        _, strongest = self._user_lookups()
+        anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
+        brands, models, keys = (np.asarray(self._column(c)) for c in ("brand", "model", "listing_key"))
+        new = self.popularity[top] == 0
+        return [f"{'new listing, ' if is_new else ''}similar to the {brands[a]} {models[a]} you "
+                f"{EVENT_WORDS[strongest.get((user_id, keys[a]), 'view')]}" for a, is_new in zip(anchors, new)]
 
     def _served(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         frame = pd.DataFrame({c: self._column(c).take(top) for c in SERVED_COLUMNS})
@@ -376,15 +380,7 @@ class Recommender:
         result = self._served(top, scores)
         history_items, _ = self._history_arrays(user_id)
         if history_items.size:
-            _, strongest = self._user_lookups()
-            anchors = history_items[np.argmax(self.content[top] @ self.content[history_items].T, axis=1)]
-            brands, models, keys = (np.asarray(self._column(c)) for c in ("brand", "model", "listing_key"))
-            new = self.popularity[top] == 0
-            result["reason"] = [
-                f"{'new listing, ' if is_new else ''}similar to the {brands[a]} {models[a]} you "
-                f"{EVENT_WORDS[strongest.get((user_id, keys[a]), 'view')]}"
-                for a, is_new in zip(anchors, new)
-            ]
+            result["reason"] = self._history_reasons(user_id, top, history_items)
         else:
             where = (filters or {}).get("city") or (filters or {}).get("region")
             budget = " in your budget" if (filters or {}).get("max_price") else ""
