@@ -49,7 +49,6 @@ class PathAttribution:
 
         leaf_value = np.concatenate([t["leaf_value"] for t in trees])
         leaf_count = np.concatenate([t["leaf_count"] if "leaf_count" in t else np.ones(len(t["leaf_value"])) for t in trees])
-        leaf_tree = np.repeat(np.arange(len(trees)), leaves_per_tree)
         # Global numbers: node i of tree t is node_base[t] + i, leaf j is offsets[t] + j (LightGBM writes a leaf
         # child as ~j). Every node and leaf knows its parent node; roots have none.
         node_parent, leaf_parent = np.full(n_nodes, -1), np.full(n_leaves, -1)
@@ -91,7 +90,6 @@ class PathAttribution:
             table[rows[root], -1] = node_value[node[root]]
             node = above
         self.table = table
-        self.leaf_tree = leaf_tree
 
     def contributions(self, matrix: np.ndarray, chunk: int = 64) -> np.ndarray:
         """Rows × (features + 1) log-price contributions, the last column the base value."""
