@@ -27,18 +27,32 @@ with listings as (
 
 -- Each listing sits in every 10,000 km band its mileage range (with slack) touches, so that
 -- an equality join on the band finds every candidate without comparing whole blocks.
-banded as (
+-- Prices go in buckets of log width ln(1 / (1 - dedup_max_price_gap)) (a hair wider, against rounding):
+-- two prices within the gap are at most one bucket apart, so the join also pairs only neighbouring buckets.
+-- A thousand listings of one model, year and city no longer make a million candidate pairs.
+band_ranges as (
     select
         listings.*,
-        unnest(range(
-            cast(floor((mileage_lower_km - mileage_slack_km) / 10000) as bigint),
-            cast(floor((mileage_upper_km + mileage_slack_km) / 10000) as bigint) + 1
-        )) as mileage_band
+        cast(floor((mileage_lower_km - mileage_slack_km) / 10000) as bigint) as first_band,
+        cast(floor((mileage_upper_km + mileage_slack_km) / 10000) as bigint) as last_band,
+        cast(floor(ln(price_dh) / (-ln(1 - {{ var('dedup_max_price_gap') }}) * 1.0001)) as bigint) as price_bucket
     from listings
+    where price_dh > 0
+),
+
+banded as (
+    select band_ranges.*, unnest(range(first_band, last_band + 1)) as mileage_band
+    from band_ranges
+),
+
+-- one side of the join in its own price bucket and both neighbours, the other side in its own only
+banded_price_neighbours as (
+    select banded.*, unnest([price_bucket - 1, price_bucket, price_bucket + 1]) as price_slot
+    from banded
 ),
 
 candidates as (
-    select distinct
+    select
         a.listing_key as listing_key_a,
         b.listing_key as listing_key_b,
         a.source as source_a,
@@ -58,14 +72,18 @@ candidates as (
         b.seller_name_hash as name_b,
         a.seller_phone_hash as phone_a,
         b.seller_phone_hash as phone_b
-    from banded as a
+    from banded_price_neighbours as a
     inner join banded as b
         on a.brand = b.brand
         and a.model = b.model
         and a.model_year = b.model_year
         and a.city = b.city
         and a.mileage_band = b.mileage_band
+        and a.price_slot = b.price_bucket
         and a.listing_key < b.listing_key
+        -- two listings share every band from the later of their first bands on: meeting only in that one
+        -- keeps each pair once, without a distinct over the whole candidate list
+        and a.mileage_band = greatest(a.first_band, b.first_band)
 ),
 
 matched as (
