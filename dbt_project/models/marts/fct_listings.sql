@@ -14,11 +14,15 @@ listed as (
     inner join vehicles using (listing_key)
 ),
 
+-- Only reposted and cross-posted cars need aggregating: a group by over every listing cost most of this model,
+-- while a car listed once simply keeps its listing's figures (the singles branch below).
 per_vehicle as (
     select
         vehicle_id,
-        arg_max(price_dh, last_seen_at) as current_price_dh,
-        arg_min(first_price_dh, first_seen_at) as vehicle_first_price_dh,
+        -- two listings of one car seen at the same moment: the listing key breaks the tie, so reruns agree
+        arg_max(price_dh, case when last_seen_at is not null then (last_seen_at, listing_key) end) as current_price_dh,
+        arg_min(first_price_dh, case when first_seen_at is not null then (first_seen_at, listing_key) end)
+            as vehicle_first_price_dh,
         min(first_seen_at) as vehicle_first_seen_at,
         max(last_seen_at) as vehicle_last_seen_at,
         sum(price_changes) as vehicle_price_changes,
@@ -28,7 +32,32 @@ per_vehicle as (
         count(*) - count(distinct source) as reposts,
         string_agg(distinct source, ',' order by source) as sources
     from listed
+    where vehicle_listings > 1
     group by vehicle_id
+),
+
+singles as (
+    select
+        vehicle_id,
+        -- the aggregates' own rules for one row: arg_max/arg_min skip a row whose ordering value is null
+        case when last_seen_at is not null then price_dh end as current_price_dh,
+        case when first_seen_at is not null then first_price_dh end as vehicle_first_price_dh,
+        first_seen_at as vehicle_first_seen_at,
+        last_seen_at as vehicle_last_seen_at,
+        cast(price_changes as hugeint) as vehicle_price_changes,
+        cast(price_drops as hugeint) as vehicle_price_drops,
+        still_active as vehicle_still_active,
+        false as is_cross_posted,
+        cast(0 as bigint) as reposts,
+        source as sources
+    from listed
+    where vehicle_listings = 1
+),
+
+vehicles_aggregated as (
+    select * from per_vehicle
+    union all by name
+    select * from singles
 ),
 
 final as (
@@ -82,7 +111,7 @@ final as (
         listed.scrape_date,
         listed.scraped_at
     from listed
-    inner join per_vehicle using (vehicle_id)
+    inner join vehicles_aggregated as per_vehicle using (vehicle_id)
     where listed.is_representative
 )
 
