@@ -44,6 +44,9 @@ class AutoListDbtTranslator(DagsterDbtTranslator):
         return WAREHOUSE_GROUP
 
 
+SKIP_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
+
+
 def _dbt_args(
     command: str,
     *,
@@ -56,10 +59,12 @@ def _dbt_args(
     The partition window goes in as min_date/max_date vars only when the run is partitioned; an
     unpartitioned run passes no vars, so the incremental model's defaults (everything) apply. A full
     refresh keeps the window vars: they only filter incremental runs, which a full refresh is not.
+    dbt unit tests check SQL logic on fixed inputs, so they run in CI (tests/warehouse) and not in every
+    pipeline run, as dbt advises for production.
     """
     if (min_date is None) != (max_date is None):
         raise ValueError("min_date and max_date go together")
-    args = [command]
+    args = [command, *SKIP_UNIT_TESTS]
     if min_date is not None:
         if min_date > max_date:
             raise ValueError(f"empty window: {min_date} > {max_date}")
