@@ -6,6 +6,7 @@ import os
 import sys
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from importlib.metadata import version as package_version
 from typing import Iterator
 
@@ -57,12 +58,20 @@ class Marketplace(dg.ConfigurableResource):
 
 
 class AutoListDbtCliResource(DbtCliResource):
-    """DbtCliResource without two costs per dbt step that these assets never use.
+    """DbtCliResource without three costs per dbt step that these assets never need.
 
     Before each `dbt` command, dagster-dbt loads a dbt adapter into this process (reading the whole parsed project,
     half of a dbt step's time at 60,000 listings) for row counts and column metadata, which no asset here asks
-    for; and it asks `dbt --version` in a subprocess where the installed package already says it.
+    for; and it asks `dbt --version` in a subprocess where the installed package already says it. It also gives
+    every step a new target folder, so dbt never finds the partial-parse state of its previous run there.
     """
+
+    def _get_unique_target_path(self, *, context) -> Path:  # noqa: ANN001 (dagster-dbt's signature)
+        # One folder per dbt asset, kept from run to run: a step whose vars and environment match the last
+        # run's (every marts run of a data dir) skips dbt's full parse, 5.3 s -> 3.2 s a step. The warehouse
+        # pool runs one dbt step at a time, so two steps never share the folder.
+        name = context.op_execution_context.op.name if context is not None else "adhoc"
+        return paths.DBT_PROJECT_DIR / "target" / name
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ARG002 (dagster-dbt's signature)
         return None
