@@ -6,8 +6,8 @@ import os
 import sys
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
