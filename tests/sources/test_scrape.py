@@ -1,6 +1,8 @@
 """Scraping the demo market over HTTP recovers its ground truth exactly, archives every page and replays offline."""
 
 import datetime as dt
+import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,29 @@ def scraped(market, tmp_path_factory):
             for source, day in PARTITIONS:
                 base_url = server.avito_url if source == "avito" else server.moteur_url
                 path = folder / f"{source}-{day.isoformat()}.warc.gz"
-                lines = []
-                with PageArchive(path) as archive:
-                    result = scrape_partition(source, day, base_url, fetcher, archive, PII_SALT, log=lines.append)
+                with PageArchive(path) as archive, _progress_lines() as lines:
+                    result = scrape_partition(source, day, base_url, fetcher, archive, PII_SALT)
                 runs[source, day] = dict(result=result, archive=path, base_url=base_url, log=lines)
     finally:
         server.stop()
     return runs
+
+
+@contextmanager
+def _progress_lines():
+    """The page-by-page progress lines the scrape logs (to Python logging, not to the run's event log)."""
+    lines: list[str] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("autolist_assets.sources.scrape")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.mark.parametrize("source, day", PARTITIONS)
