@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.recommender.interactions import _active_spans
-from ml.recommender.model import Recommender
+from ml.recommender.model import Recommender, best_positions
 
 METHODS = ("popularity", "content", "collaborative", "hybrid")
 
@@ -118,7 +118,7 @@ def _pool(candidates: np.ndarray, content: np.ndarray, collaborative: np.ndarray
     rest = candidates[~touched]
     margin = 4 * k  # room for weightings that round two close content scores alike
     if rest.size > margin:
-        rest = rest[np.argpartition(-content[rest], margin)[:margin]]
+        rest = rest[best_positions(content[rest], margin)]
     return np.sort(np.concatenate([candidates[touched], rest]))
 
 
@@ -126,11 +126,7 @@ def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: n
                      newcomers: dict[int, np.ndarray]) -> np.ndarray:
     """Recommender.top_items (hybrid) given the allowed items and their scores, with the fresh-slot picks for
     each number of missing places computed beforehand (they depend on content scores only)."""
-    if candidates.size <= k:
-        top = candidates[np.argsort(-scores)]
-    else:
-        part = np.argpartition(-scores, k)[:k]
-        top = candidates[part[np.argsort(-scores[part])]]
+    top = candidates[np.argsort(-scores)] if candidates.size <= k else candidates[best_positions(scores, k)]
     if fresh == 0 or top.size < k:
         return top
     missing = fresh - int(cold[top].sum())

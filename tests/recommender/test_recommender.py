@@ -135,3 +135,24 @@ def test_saved_model_answers_identically(model, behaviour, tmp_path):
     loaded = load_recommender(tmp_path / "r.pkl")
     user = behaviour[0]["user_id"].iloc[5]
     pd.testing.assert_frame_equal(loaded.recommend_for_user(user, 10), model.recommend_for_user(user, 10))
+
+
+@pytest.mark.parametrize("k", [1, 2, 10, 40])
+def test_best_positions_match_a_full_partition_and_sort(k):
+    """The sampled top-k gives exactly what argpartition + argsort over every value give, ties and NaN included."""
+    from ml.recommender.model import best_positions
+
+    rng = np.random.default_rng(k)
+    for trial in range(60):
+        values = rng.random(int(rng.integers(k + 1, 50_000)))
+        if trial % 3 == 0:
+            values = np.round(values, 3)  # ties everywhere, at the boundary too
+        if trial % 4 == 0:
+            values[rng.integers(0, values.size, 5)] = values.max()  # ties at the very top
+        if trial % 5 == 0:
+            values[rng.integers(0, values.size, 3)] = np.nan
+        part = np.argpartition(-values, k)[:k]
+        expected = part[np.argsort(-values[part])]
+        assert np.array_equal(best_positions(values, k), expected), (trial, values.size)
+    distinct = rng.permutation(100_000).astype(float)  # position of value v: where the permutation put it
+    assert best_positions(distinct, k).tolist() == [int(np.flatnonzero(distinct == 99_999 - i)[0]) for i in range(k)]
