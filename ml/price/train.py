@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -359,19 +360,30 @@ def compare_candidates(listings: pd.DataFrame, split: str = "time", valid_fracti
     cut = int(len(rows) * (1.0 - valid_fraction))
     schema = FeatureSchema.fit(base.iloc[:cut])
     schema.features = [n for n in NUMERIC if base[n].iloc[:cut].notna().any()] + CATEGORICAL
+    from sklearn.exceptions import ConvergenceWarning
+
     results = []
     models = candidate_models(observed_numeric=_observed(schema))
     for name, fit in models.items():
         if only and name not in only:
             continue
         started = time.perf_counter()
-        try:
-            predict = fit(base.iloc[:cut], y[:cut], schema)
-            predicted = np.exp(np.clip(predict(base.iloc[cut:]), 0, 20))
-            metrics = regression_metrics(np.exp(y[cut:]), predicted)
-        except Exception as error:  # a failing candidate is reported, not fatal
-            metrics = {"error": f"{type(error).__name__}: {error}"}
-        results.append({"candidate": name, **metrics, "seconds": round(time.perf_counter() - started, 1)})
+        # A candidate stopped by its iteration cap (the MLP) is a fact of the comparison, kept in its row rather
+        # than printed as a warning in the middle of the run's output.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            try:
+                predict = fit(base.iloc[:cut], y[:cut], schema)
+                predicted = np.exp(np.clip(predict(base.iloc[cut:]), 0, 20))
+                metrics = regression_metrics(np.exp(y[cut:]), predicted)
+            except Exception as error:  # a failing candidate is reported, not fatal
+                metrics = {"error": f"{type(error).__name__}: {error}"}
+        unconverged = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        for other in caught:
+            if not issubclass(other.category, ConvergenceWarning):
+                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+        results.append({"candidate": name, **metrics, "seconds": round(time.perf_counter() - started, 1),
+                        "note": "stopped at its iteration cap before converging" if unconverged else ""})
     return pd.DataFrame(results).sort_values("median_ape", na_position="last").reset_index(drop=True)
 
 

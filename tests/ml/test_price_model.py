@@ -87,3 +87,22 @@ def test_unscorable_rows_count_as_full_errors():
     metrics = regression_metrics([100_000, 200_000], [100_000, np.nan], scored=[True, False])
     assert metrics["median_ape"] == pytest.approx(0.5) and metrics["mape"] == pytest.approx(0.5)
     assert metrics["mae_dh"] == pytest.approx(100_000)
+
+
+def test_a_candidate_stopped_by_its_iteration_cap_is_noted_in_the_table_not_warned(listings, monkeypatch):
+    import warnings
+
+    import sklearn.neural_network
+    from sklearn.exceptions import ConvergenceWarning
+
+    class CappedMLP(sklearn.neural_network.MLPRegressor):
+        def __init__(self, **params):
+            super().__init__(**{**params, "max_iter": 2, "early_stopping": False})
+
+    monkeypatch.setattr(sklearn.neural_network, "MLPRegressor", CappedMLP)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        table = compare_candidates(listings, only=["mlp", "linear_ridge"]).set_index("candidate")
+    assert table.loc["mlp", "note"] == "stopped at its iteration cap before converging"
+    assert table.loc["linear_ridge", "note"] == ""
+    assert np.isfinite(table.loc["mlp", "median_ape"])
