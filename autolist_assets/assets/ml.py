@@ -45,42 +45,37 @@ def _pricing_columns(con, alias: str) -> str:
     return f"{alias}*" + (f" exclude ({', '.join(dropped)})" if dropped else "")
 
 
-def active_listings(con, with_input_hash: bool = False) -> "pd.DataFrame":  # noqa: F821
-    """Cleaned listings still on sale (every listing when the warehouse does not say), without the columns the
-    price model never reads, with, if asked, a hash of each whole row: the inputs its prediction depends on."""
-    # ordered: a parallel dbt build stores rows in no fixed order, and training and scoring follow row order
-    extra = ", hash(f) as input_hash" if with_input_hash else ""
-    listings = con.execute(f"select {_pricing_columns(con, 'f.')}{extra} from main.fct_listings f "
-                           "order by listing_key").df()
-    if "still_active" in listings:
-        listings = listings[listings["still_active"].fillna(True).astype(bool)]
-    return listings.reset_index(drop=True)
+def _active_with_hash(con) -> str:
+    """SQL of the cleaned listings still on sale (every listing when the warehouse does not say), without the columns
+    the price model never reads, with a hash of each whole row: the inputs its prediction depends on."""
+    has_active = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' and table_name = 'fct_listings' "
+        "and column_name = 'still_active'"
+    ).fetchone()[0]
+    where = "where coalesce(f.still_active, true)" if has_active else ""
+    return f"select {_pricing_columns(con, 'f.')}, hash(f) as input_hash from main.fct_listings f {where}"
 
 
-def _reusable_predictions(con, version: str) -> "pd.Series | None":  # noqa: F821
-    """Input hashes of the predictions the current champion already made, or None when there are none."""
-    columns = {name for (name,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'price_predictions'"
-    ).fetchall()}
-    if "input_hash" not in columns:
-        return None
-    return con.execute(
-        "select input_hash from ml.price_predictions where model_version = ?", [version]
-    ).df()["input_hash"]
+def _has_reusable_predictions(con) -> bool:
+    """Whether ml.price_predictions exists with the input hashes that let a run keep its rows."""
+    return bool(con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'ml' and table_name = 'price_predictions' "
+        "and column_name = 'input_hash'"
+    ).fetchone()[0])
 
 
-def _explain_best_deals(con, model, listings, top: int) -> int:
+def _explain_best_deals(con, model, active_sql: str, top: int) -> int:
     """Explanations and comparables for the `top` best-rated listings and for no other (as a full rescoring would
     leave them); only the ones not explained yet are computed."""
     best = f"""select listing_key, explanation from ml.price_predictions where deal_rating is not null
                 order by price_percentile, listing_key limit {int(top)}"""
     con.execute(f"update ml.price_predictions set explanation = null, comparables = null "
                 f"where explanation is not null and listing_key not in (select listing_key from ({best}))")
-    todo = con.execute(f"select listing_key from ({best}) where explanation is null").df()["listing_key"]
+    todo = con.execute(f"select listing_key from ({best}) where explanation is null").df()
     if todo.empty:
         return 0
-    explained = model.score(listings[listings["listing_key"].isin(todo)], explain=True)[["listing_key", "explanation",
-                                                                                         "comparables"]]
+    rows = con.execute(f"select * from ({active_sql}) semi join todo using (listing_key) order by listing_key").df()
+    explained = model.score(rows, explain=True)[["listing_key", "explanation", "comparables"]]
     con.execute("update ml.price_predictions p set explanation = e.explanation, comparables = e.comparables "
                 "from explained e where p.listing_key = e.listing_key")
     return len(explained)
@@ -162,28 +157,36 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         model = load_champion(registry_root())
         with warehouse.connect() as con:
             con.execute("create schema if not exists ml")
-            listings = active_listings(con, with_input_hash=True)
+            active = _active_with_hash(con)
             # A listing's prediction depends on its own row and the model only: a row already scored by this champion
-            # from identical inputs is kept, so a day's run scores the day's new and changed listings, not all of them.
-            kept = _reusable_predictions(con, model.version)
-            reuse = listings["input_hash"].isin(kept) if kept is not None else listings["input_hash"].isin([])
-            fresh = model.score(listings[~reuse], explain=False)
-            fresh["input_hash"] = listings.loc[~reuse, "input_hash"].to_numpy()
+            # from identical inputs is kept, so a day's run reads and scores the day's new and changed listings only.
+            # Ordered: a parallel dbt build stores rows in no fixed order, and scoring follows row order.
+            if _has_reusable_predictions(con):
+                con.execute("create or replace temp table kept_hashes as "
+                            f"select input_hash from ({active}) semi join (select input_hash from ml.price_predictions "
+                            "where model_version = ?) using (input_hash)", [model.version])
+                stale = "anti join kept_hashes using (input_hash)"
+            else:
+                con.execute("create or replace temp table kept_hashes (input_hash ubigint)")
+                stale = ""
+            kept = con.execute("select count(*) from kept_hashes").fetchone()[0]
+            listings = con.execute(f"select * from ({active}) {stale} order by listing_key").df()
+            fresh = model.score(listings, explain=False)
+            fresh["input_hash"] = listings["input_hash"].to_numpy()
             # text columns stay text for DuckDB even when the rows it samples to type them hold no value
             fresh = fresh.astype({"explanation": "string", "comparables": "string", "deal_rating": "string",
                                   "rating_rule": "string"})
-            kept_hashes = listings.loc[reuse, ["input_hash"]]
-            previous = "ml.price_predictions" if reuse.any() else None
             con.execute(
                 "create or replace table ml.price_predictions_next as "
-                + (f"select p.* from {previous} p semi join kept_hashes k using (input_hash) union all by name " if previous else "")
+                + ("select p.* from ml.price_predictions p semi join kept_hashes using (input_hash) union all by name "
+                   if kept else "")
                 + "select * from fresh order by listing_key"
             )
             con.execute("begin transaction")
             con.execute("drop table if exists ml.price_predictions")
             con.execute("alter table ml.price_predictions_next rename to price_predictions")
             con.execute("commit")
-            explained = _explain_best_deals(con, model, listings, config.explain_top_deals)
+            explained = _explain_best_deals(con, model, active, config.explain_top_deals)
             con.execute(
                 """
                 create or replace table ml.deals as
@@ -203,12 +206,12 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
                 "select count(*), count(deal_rating), median(abs(price_gap_pct)) filter (where not isnan(price_gap_pct)) "
                 "from ml.price_predictions"
             ).fetchone()
-        context.log.info(f"{len(fresh)} listings scored, {int(reuse.sum())} kept from the last scoring by {model.version}")
+        context.log.info(f"{len(fresh)} listings scored, {kept} kept from the last scoring by {model.version}")
         return dg.MaterializeResult(
             metadata={
                 "rows": rows,
                 "scored_now": len(fresh),
-                "kept": int(reuse.sum()),
+                "kept": int(kept),
                 "explained": explained,
                 "model_version": model.version,
                 "rated": rated_rows,
