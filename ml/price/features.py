@@ -262,7 +262,11 @@ class FeatureSchema:
         # already captured as brand or model.
         counts = pd.Series([t for tokens in base["title_tokens"] for t in tokens], dtype="object").value_counts()
         known = {w for v in categories["brand"] + categories["model"] for w in TOKEN.findall(v)}
-        tokens = [t for t, n in counts.items() if n >= MIN_TITLE_TOKEN_COUNT and not YEAR.fullmatch(t)
+        # Equal counts rank by the word itself: value_counts would keep first-appearance order, which follows the
+        # frozensets' iteration order, and so the process's string hash seed: two trainings on the same rows
+        # then chose different words, or the same words in another column order, and grew different trees.
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        tokens = [t for t, n in ranked if n >= MIN_TITLE_TOKEN_COUNT and not YEAR.fullmatch(t)
                   and t not in known and len(t) > 1][:MAX_TITLE_TOKENS]
         features = list(FEATURES) + [f"title_{t}" for t in tokens]
         return cls(categories=categories, features=features, tokens=tokens)
