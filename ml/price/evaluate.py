@@ -84,10 +84,12 @@ def build_warehouse(paths: list[Path], workdir: Path) -> Path:
     return warehouse
 
 
-def _table(con, *names: str) -> pd.DataFrame | None:
+def _table(con, *names: str, order_by: str = "listing_key") -> pd.DataFrame | None:
+    # Ordered: a parallel dbt build stores rows in no fixed order, and the split and the training follow row order,
+    # so two evaluations of the same files would otherwise train different models.
     for name in names:
         try:
-            return con.execute(f"select * from {name}").df()
+            return con.execute(f"select * from {name} order by {order_by}").df()
         except duckdb.Error:
             continue
     return None
@@ -96,7 +98,8 @@ def _table(con, *names: str) -> pd.DataFrame | None:
 def load_tables(warehouse: Path) -> dict[str, pd.DataFrame | None]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        normalized = _table(con, "intermediate.int_listings_normalized", "staging.stg_imports__listings")
+        normalized = _table(con, "intermediate.int_listings_normalized", "staging.stg_imports__listings",
+                            order_by="import_file, import_row")
         if normalized is not None and "model" not in normalized and "model_raw" in normalized:
             alias = normalized["model_alias"] if "model_alias" in normalized else None
             normalized["model"] = normalized["model_raw"] if alias is None else alias.fillna(normalized["model_raw"])
