@@ -64,6 +64,32 @@ def _has_reusable_predictions(con) -> bool:
     ).fetchone()[0])
 
 
+def _score_in_chunks(con, model, sql: str, chunk_rows: int) -> int:
+    """Score the rows `sql` selects, chunk by chunk, into ml.price_predictions_fresh; returns how many were scored.
+    The first chunk creates the table even when empty, so its columns are typed as a scoring types them."""
+    writer = con.cursor()  # `con` streams the rows: a statement of its own would end that stream
+    try:
+        result = con.execute(sql)
+        scored = 0
+        while True:
+            listings = result.fetch_df_chunk(max(1, -(-chunk_rows // 2048)))
+            if scored and listings.empty:
+                break
+            fresh = model.score(listings, explain=False)
+            fresh["input_hash"] = listings["input_hash"].to_numpy()
+            # text columns stay text for DuckDB even when the rows it samples to type them hold no value
+            fresh = fresh.astype({"explanation": "string", "comparables": "string", "deal_rating": "string",
+                                  "rating_rule": "string"})
+            writer.execute(("insert into ml.price_predictions_fresh by name " if scored else
+                            "create or replace table ml.price_predictions_fresh as ") + "select * from fresh")
+            scored += len(fresh)
+            if listings.empty:
+                break
+    finally:
+        writer.close()
+    return scored
+
+
 def _explain_best_deals(con, model, active_sql: str, top: int) -> int:
     """Explanations and comparables for the `top` best-rated listings and for no other (as a full rescoring would
     leave them); only the ones not explained yet are computed."""
@@ -96,6 +122,9 @@ class PricePredictionsConfig(dg.Config):
     # are stored for this many of the best-rated deals; every other listing is explained on request by the
     # estimator and the API (PriceModel.score_one), which is where they are read.
     explain_top_deals: int = 200  # the deals page lists 200
+    # Rows read, scored and written at a time: a full scoring of a million listings held them all in pandas at
+    # once, the run's peak memory. Rounded up to DuckDB's vectors of 2,048 rows.
+    scoring_chunk_rows: int = 200_000
 
 
 def build_ml_assets() -> list[dg.AssetsDefinition]:
@@ -170,18 +199,15 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
                 con.execute("create or replace temp table kept_hashes (input_hash ubigint)")
                 stale = ""
             kept = con.execute("select count(*) from kept_hashes").fetchone()[0]
-            listings = con.execute(f"select * from ({active}) {stale} order by listing_key").df()
-            fresh = model.score(listings, explain=False)
-            fresh["input_hash"] = listings["input_hash"].to_numpy()
-            # text columns stay text for DuckDB even when the rows it samples to type them hold no value
-            fresh = fresh.astype({"explanation": "string", "comparables": "string", "deal_rating": "string",
-                                  "rating_rule": "string"})
+            scored = _score_in_chunks(con, model, f"select * from ({active}) {stale} order by listing_key",
+                                      config.scoring_chunk_rows)
             con.execute(
                 "create or replace table ml.price_predictions_next as "
                 + ("select p.* from ml.price_predictions p semi join kept_hashes using (input_hash) union all by name "
                    if kept else "")
-                + "select * from fresh order by listing_key"
+                + "select * from ml.price_predictions_fresh order by listing_key"
             )
+            con.execute("drop table ml.price_predictions_fresh")
             con.execute("begin transaction")
             con.execute("drop table if exists ml.price_predictions")
             con.execute("alter table ml.price_predictions_next rename to price_predictions")
@@ -206,11 +232,11 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
                 "select count(*), count(deal_rating), median(abs(price_gap_pct)) filter (where not isnan(price_gap_pct)) "
                 "from ml.price_predictions"
             ).fetchone()
-        context.log.info(f"{len(fresh)} listings scored, {kept} kept from the last scoring by {model.version}")
+        context.log.info(f"{scored} listings scored, {kept} kept from the last scoring by {model.version}")
         return dg.MaterializeResult(
             metadata={
                 "rows": rows,
-                "scored_now": len(fresh),
+                "scored_now": scored,
                 "kept": int(kept),
                 "explained": explained,
                 "model_version": model.version,

@@ -31,10 +31,14 @@ def test_a_second_scoring_keeps_unchanged_rows_and_equals_a_full_rescoring(listi
     con.close()
     assets = build_ml_assets()
     resources = {"warehouse": Warehouse(path=str(path))}
+    # the first scoring goes in chunks of 2,048 rows; the full rescoring below in one
     config = {"ops": {"price_model": {"config": {"compare_candidates": False, "max_rounds": 30}},
-                      "price_predictions": {"config": {"explain_top_deals": 25}}}}
+                      "price_predictions": {"config": {"explain_top_deals": 25, "scoring_chunk_rows": 2048}}}}
     with dg.instance_for_test() as instance:
-        assert dg.materialize(assets, resources=resources, run_config=config, instance=instance).success
+        first_run = dg.materialize(assets, resources=resources, run_config=config, instance=instance)
+        assert first_run.success
+        first_scored = first_run.asset_materializations_for_node("price_predictions")[0].metadata["scored_now"].value
+        assert first_scored == len(first) > 2048
 
         # the next day: 40 new listings, 7 repriced, 3 gone off sale, 2 deleted; the champion stays
         con = duckdb.connect(str(path))
@@ -47,7 +51,7 @@ def test_a_second_scoring_keeps_unchanged_rows_and_equals_a_full_rescoring(listi
         con.execute("delete from main.fct_listings where listing_key in (select listing_key from changed limit 2 offset 10)")
         active = con.execute("select count(*) from main.fct_listings where still_active").fetchone()[0]
         con.close()
-        predictions_only = {"ops": {"price_predictions": config["ops"]["price_predictions"]}}
+        predictions_only = {"ops": {"price_predictions": {"config": {"explain_top_deals": 25}}}}
         result = dg.materialize(assets, resources=resources, run_config=predictions_only, instance=instance,
                                 selection=[dg.AssetKey("price_predictions")])
         assert result.success
