@@ -36,11 +36,16 @@ def fct_listings_for_pricing(con) -> "pd.DataFrame":  # noqa: F821
     return con.execute(f"select {_pricing_columns(con, '')} from main.fct_listings order by listing_key").df()
 
 
+def _columns(con, schema: str, table: str) -> set[str]:
+    """The column names of a warehouse table (none when it does not exist)."""
+    return {name for (name,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchall()}
+
+
 def _pricing_columns(con, alias: str) -> str:
     """The select list of fct_listings without NOT_PRICE_INPUTS (those it has)."""
-    columns = {c for (c,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'main' and table_name = 'fct_listings'"
-    ).fetchall()}
+    columns = _columns(con, "main", "fct_listings")
     dropped = [name for name in NOT_PRICE_INPUTS if name in columns]
     return f"{alias}*" + (f" exclude ({', '.join(dropped)})" if dropped else "")
 
@@ -48,20 +53,8 @@ def _pricing_columns(con, alias: str) -> str:
 def _active_with_hash(con) -> str:
     """SQL of the cleaned listings still on sale (every listing when the warehouse does not say), without the columns
     the price model never reads, with a hash of each whole row: the inputs its prediction depends on."""
-    has_active = con.execute(
-        "select count(*) from information_schema.columns where table_schema = 'main' and table_name = 'fct_listings' "
-        "and column_name = 'still_active'"
-    ).fetchone()[0]
-    where = "where coalesce(f.still_active, true)" if has_active else ""
+    where = "where coalesce(f.still_active, true)" if "still_active" in _columns(con, "main", "fct_listings") else ""
     return f"select {_pricing_columns(con, 'f.')}, hash(f) as input_hash from main.fct_listings f {where}"
-
-
-def _has_reusable_predictions(con) -> bool:
-    """Whether ml.price_predictions exists with the input hashes that let a run keep its rows."""
-    return bool(con.execute(
-        "select count(*) from information_schema.columns where table_schema = 'ml' and table_name = 'price_predictions' "
-        "and column_name = 'input_hash'"
-    ).fetchone()[0])
 
 
 def _score_in_chunks(con, model, sql: str, chunk_rows: int) -> int:
@@ -190,7 +183,7 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
             # A listing's prediction depends on its own row and the model only: a row already scored by this champion
             # from identical inputs is kept, so a day's run reads and scores the day's new and changed listings only.
             # Ordered: a parallel dbt build stores rows in no fixed order, and scoring follows row order.
-            if _has_reusable_predictions(con):
+            if "input_hash" in _columns(con, "ml", "price_predictions"):
                 con.execute("create or replace temp table kept_hashes as "
                             f"select input_hash from ({active}) semi join (select input_hash from ml.price_predictions "
                             "where model_version = ?) using (input_hash)", [model.version])
