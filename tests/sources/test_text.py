@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from autolist_assets.sources.text import (
-    clean_text, parse_int, parse_km, parse_km_bucket, parse_price_dh, parse_relative_date_fr, parse_yes_no,
+    clean_text, looks_truncated, parse_int, parse_km, parse_km_bucket, parse_price_dh, parse_relative_date_fr, parse_yes_no,
     strip_invisible,
 )
 
@@ -60,6 +60,18 @@ def test_text_cleaning_keeps_or_collapses_spacing_on_purpose():
     assert clean_text(" \u200bDiesel\u200b \n") == "Diesel"
     assert strip_invisible(" 173\u202f000 DH\u200b") == "173\u202f000 DH"
     assert clean_text(None) is None
+
+
+@pytest.mark.parametrize("html, cut", [
+    ("<!DOCTYPE html><html lang='fr'><body><p>Année</p></body></html>\n", False),
+    ("<!DOCTYPE html><html lang='fr'><body><p>Année</p><div class='detail_line'><span>Kilom", True),
+    ("<HTML><BODY>ok</BODY></HTML>", False),  # either case, both tags
+    ("<html><body>ok</body></html>" + "<!-- trailing -->" * 400, False),  # the close tag sits before a long tail
+    ("<div class='row-item'>a card, no document around it", False),  # a fragment: nothing to judge by
+    (" " * 3000 + "<html><body>cut", False),  # no <html> in the first 2 kB: read as a fragment
+])
+def test_looks_truncated(html, cut):
+    assert looks_truncated(html) is cut
 
 
 def test_small_value_parsers():
