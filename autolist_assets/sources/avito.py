@@ -11,8 +11,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.text import (
-    MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_text, is_instalment, looks_truncated, parse_int, parse_km, parse_price_dh,
-    parse_relative_date_fr, parse_yes_no, strip_invisible,
+    MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_term, clean_text, is_instalment, looks_truncated, parse_int, parse_km,
+    parse_price_dh, parse_relative_date_fr, parse_yes_no, strip_invisible, strip_term,
 )
 
 _SCRIPT_MARKER = 'id="__NEXT_DATA__"'
@@ -23,14 +23,14 @@ _MILEAGE_KEYS = {"mileage_exact", "mileage"}  # "mileage" held the old buckets
 # params key -> (row field, value parser)
 _SIMPLE_PARAMS = {
     "regdate": ("year", parse_int),
-    "bv": ("gearbox", clean_text),
-    "fuel": ("fuel", clean_text),
-    "brand": ("brand", clean_text),
-    "model": ("model", clean_text),
+    "bv": ("gearbox", clean_term),
+    "fuel": ("fuel", clean_term),
+    "brand": ("brand", clean_term),
+    "model": ("model", clean_term),
     "pfiscale": ("fiscal_power", parse_int),
     "doors": ("doors", parse_int),
-    "v_origin": ("origin", clean_text),
-    "auto_condition": ("condition", clean_text),
+    "v_origin": ("origin", clean_term),
+    "auto_condition": ("condition", clean_term),
     "first_owner": ("first_owner", parse_yes_no),
 }
 
@@ -128,7 +128,7 @@ def _apply_params(row: dict, params) -> None:
         value = None if value is None else str(value)
         if item.get("label") is not None:
             shown = item.get("fullValue")
-            attributes[str(item["label"])] = strip_invisible(str(shown if shown is not None else value))
+            attributes[str(item["label"])] = strip_term(str(shown if shown is not None else value))
         simple = _SIMPLE_PARAMS.get(key)
         if simple is not None:
             row[simple[0]] = simple[1](value)
@@ -141,9 +141,9 @@ def _apply_params(row: dict, params) -> None:
         elif key.startswith(_EQUIPMENT_PREFIX) or key in _EQUIPMENT_EXTRA_KEYS:
             equipment = equipment if equipment is not None else []
             if value == "1":
-                equipment.append(clean_text(item.get("label")))
+                equipment.append(clean_term(item.get("label")))
         elif key.isdigit():
-            row["sector"] = clean_text(value)  # the sector hides behind a numeric key
+            row["sector"] = clean_term(value)  # the sector hides behind a numeric key
     if equipment is not None:
         row["equipment"] = equipment
     if attributes:
@@ -194,7 +194,7 @@ def _ad_fields(ad: dict, page_url: str) -> dict:
         "price_dh": _money(ad.get("price")),
         "old_price_dh": _money(ad.get("oldPrice")),
         "monthly_payment_dh": _money(ad.get("monthlyPayment")),
-        "city": clean_text(location) if isinstance(location, str) else None,
+        "city": clean_term(location) if isinstance(location, str) else None,
         "category": category,
         "is_car": is_car_category(category or _text(_value(ad, "category", "name"))),
         "seller_type": seller_type,

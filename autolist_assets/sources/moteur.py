@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.text import (
-    clean_text, looks_truncated, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
+    clean_term, clean_text, looks_truncated, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
 )
 
 _ID_RE = re.compile(r"/detail-annonce/(\d+)")
@@ -24,6 +25,11 @@ _TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 _ISO_DATE_RE = re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}$")
 _FR_DATE_RE = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?: à)?{_TIME}$")
 _CARD_SELECTOR = "h3.title_mark_model a, a.slide, .PriceListing, .price, li > i"
+
+
+@functools.lru_cache(maxsize=1024)
+def _clean_option(text: str) -> str | None:
+    return clean_text(text.replace("✔", ""))
 
 
 def listing_id_from_url(url: str) -> str | None:
@@ -87,7 +93,7 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
                 # meta items are told apart by their icon, never by position (button texts share the list)
                 field = next((_LIST_ICON_FIELDS[c] for c in classes.split() if c in _LIST_ICON_FIELDS), None)
                 if field is not None:
-                    meta[field] = clean_text(node.parent.text(deep=True))
+                    meta[field] = clean_term(node.parent.text(deep=True))
             elif tag == "a":
                 if "slide" in classes.split():
                     link = link or node
@@ -97,15 +103,16 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
                 price_node = node
         link = title_node or link
         href = link.attributes.get("href") if link is not None else None
-        if not href or listing_id_from_url(urljoin(page_url, href)) is None:
+        url = urljoin(page_url, href) if href else None
+        listing_id = listing_id_from_url(url) if url else None
+        if listing_id is None:
             skipped.append("card_without_id")
             continue
-        url = urljoin(page_url, href)
         raw_title = title_node.text(deep=True) if title_node is not None else ""
         brand, model = split_title(raw_title)
         price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
         card = {
-            "listing_id": listing_id_from_url(url), "url": url, "title": clean_text(raw_title), "brand": brand,
+            "listing_id": listing_id, "url": url, "title": clean_text(raw_title), "brand": brand,
             "model": model, "price_text": price_text, "price_dh": parse_price_dh(price_text), **meta,
         }
         if "year" in card:
@@ -151,14 +158,14 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         tag = node.tag
         classes = node.attributes.get("class") or ""
         if tag == "span" and "col-md-6" in classes:
-            label = clean_text(node.text(deep=True))  # a value belongs to the label just before it
+            label = clean_term(node.text(deep=True))  # a value belongs to the label just before it
         elif tag == "span" and "text_bold" in classes and label is not None:
             lines[label] = strip_invisible(node.text(deep=True))
             label = None
         elif tag == "h1":
             header = header or node
         elif tag == "li":
-            crumbs.append(clean_text(node.text(deep=True)))
+            crumbs.append(clean_term(node.text(deep=True)))
         elif tag == "img":
             image_count += 1
         elif tag == "a":
@@ -168,14 +175,14 @@ def parse_detail_page(html: str, page_url: str) -> dict:
             elif href.startswith("tel:"):
                 phone = href[4:]
             elif "ville" in href:
-                city = clean_text(node.text(deep=True))
+                city = clean_term(node.text(deep=True))
         elif "author-name" in classes:
             if seller_name is None:
                 seller_name = clean_text(node.text(deep=True))
         elif "alert-warning" in classes:
             expired = True
         elif "option_ad" in classes:
-            options.append(clean_text(node.text(deep=True).replace("✔", "")))
+            options.append(_clean_option(node.text(deep=True)))
         elif "price-block" in classes and price_node is None:
             price_node = node
     if header is None and not lines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 # Zero-width characters the sites leave inside values; they are not whitespace for str.split().
@@ -49,6 +50,22 @@ def clean_text(text: str | None) -> str | None:
     if text is None:
         return None
     return " ".join(_visible(text).split())
+
+
+# The sites' vocabularies (labels, enums, cities, option names) repeat on every page: each text is cleaned once
+# per process. Only for those: free text (titles, seller names) would just churn the cache.
+_clean_cached = functools.lru_cache(maxsize=4096)(clean_text)
+_strip_cached = functools.lru_cache(maxsize=4096)(strip_invisible)
+
+
+def clean_term(text: str | None) -> str | None:
+    """clean_text for a label or an enum value, cached; anything but a str goes through uncached (and fails alike)."""
+    return _clean_cached(text) if type(text) is str else clean_text(text)
+
+
+def strip_term(text: str | None) -> str | None:
+    """strip_invisible for a label or an enum value, cached like clean_term."""
+    return _strip_cached(text) if type(text) is str else strip_invisible(text)
 
 
 def _amount_to_int(amount: str) -> int:
