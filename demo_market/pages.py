@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zlib
 from dataclasses import dataclass
 from html import escape
@@ -92,6 +93,7 @@ def stable_int(text: str, modulo: int) -> int:
     return zlib.crc32(text.encode("utf-8")) % modulo
 
 
+@functools.lru_cache(maxsize=65536)  # labels, brands and cities repeat on every page
 def esc(text: str) -> str:
     """HTML-escape text content and attribute values."""
     return escape(text, quote=True)

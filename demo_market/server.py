@@ -118,12 +118,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         for name, value in page.headers:
             self.send_header(name, value)
-        self.end_headers()
         if fault == "truncated":
+            self.end_headers()
             self.wfile.write(page.body[: len(page.body) // 2])
             self.close_connection = True
-        elif with_body:
-            self.wfile.write(page.body)
+        else:
+            # headers and body in one write: one send and one wake-up of the client per page instead of two
+            self._headers_buffer.append(b"\r\n")
+            self.wfile.write(b"".join([*self._headers_buffer, page.body if with_body else b""]))
+            self._headers_buffer = []
 
     def date_time_string(self, timestamp=None) -> str:
         """The Date header follows the simulated clock, so relative dates on pages agree with it."""
