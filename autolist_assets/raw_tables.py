@@ -173,33 +173,49 @@ def _rollback(con) -> None:
 _INT_BOUNDS = {pa.int32(): 2**31 - 1, pa.int64(): 2**63 - 1}
 
 
-def _storable(value, arrow_type):
-    """The value as its column can hold it; one a parser let through with the wrong type or size becomes null
-    (the page keeps the original in the lake and `attributes`), so one odd field never sinks a partition."""
-    if value is None:
-        return None
+def _fit_string(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _fit_bool(value):
+    return value if isinstance(value, bool) else None
+
+
+def _fit_strings(value):
+    return [str(v) for v in value if isinstance(v, (str, int, float))] if isinstance(value, (list, tuple)) else None
+
+
+def _fit_timestamp(value):
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
+def _fitter(arrow_type):
+    """How a value is fitted to a column of this type: one a parser let through with the wrong type or size becomes
+    null (the page keeps the original in the lake and `attributes`), so one odd field never sinks a partition."""
     if arrow_type in _INT_BOUNDS:
-        return value if isinstance(value, int) and not isinstance(value, bool) \
-            and abs(value) <= _INT_BOUNDS[arrow_type] else None
+        bound = _INT_BOUNDS[arrow_type]
+        return lambda value: value if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= bound \
+            else None
     if arrow_type == pa.string():
-        if isinstance(value, str):
-            return value.encode("utf-8", "replace").decode("utf-8") if not value.isascii() else value
-        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return _fit_string
     if arrow_type == pa.bool_():
-        return value if isinstance(value, bool) else None
+        return _fit_bool
     if arrow_type == pa.list_(pa.string()):
-        return [str(v) for v in value if isinstance(v, (str, int, float))] if isinstance(value, (list, tuple)) else None
+        return _fit_strings
     if isinstance(arrow_type, pa.TimestampType):
-        return value if isinstance(value, datetime) and value.tzinfo is not None else None
-    return value
+        return _fit_timestamp
+    return lambda value: value
 
 
-_ROW_TYPES = [(f.name, f.type) for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at")]
+# Chosen once per column: comparing Arrow types for every value cost more than the rest of the load.
+_ROW_FITTERS = [(f.name, _fitter(f.type)) for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at")]
 
 
 def storable_row(row: dict) -> dict:
     """A parsed row with every value fitted to its raw.listings column."""
-    return {name: _storable(row.get(name), arrow_type) for name, arrow_type in _ROW_TYPES}
+    return {name: None if (value := row.get(name)) is None else fit(value) for name, fit in _ROW_FITTERS}
 
 
 def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict,
