@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -25,11 +24,6 @@ _TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 _ISO_DATE_RE = re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}$")
 _FR_DATE_RE = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?: à)?{_TIME}$")
 _CARD_SELECTOR = "h3.title_mark_model a, a.slide, .PriceListing, .price, li > i"
-
-
-@functools.lru_cache(maxsize=1024)
-def _clean_option(text: str) -> str | None:
-    return clean_text(text.replace("✔", ""))
 
 
 def listing_id_from_url(url: str) -> str | None:
@@ -182,7 +176,7 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         elif "alert-warning" in classes:
             expired = True
         elif "option_ad" in classes:
-            options.append(_clean_option(node.text(deep=True)))
+            options.append(clean_term(node.text(deep=True).replace("✔", "")))
         elif "price-block" in classes and price_node is None:
             price_node = node
     if header is None and not lines:
