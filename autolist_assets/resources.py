@@ -40,6 +40,29 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
 
+    @contextmanager
+    def held(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One read-write connection for a step of many small commits: opening and closing one per commit (a
+        checkpoint each) cost 55 ms a time. The warehouse pool keeps other writers out meanwhile. A disk that
+        refuses the open or the closing checkpoint raises an error that names the file, as a refused write does."""
+        path = self.resolved_path()
+        try:
+            con = duckdb.connect(path)
+        except Exception as error:
+            raise paths.write_error(error, path) if paths.is_write_failure(error) else error
+        try:
+            yield con
+        except BaseException:
+            try:
+                con.close()
+            except Exception:
+                pass  # the step's own error says more
+            raise
+        try:
+            con.close()
+        except Exception as error:
+            raise paths.write_error(error, path) if paths.is_write_failure(error) else error
+
 
 class Marketplace(dg.ConfigurableResource):
     """Where the two sites live and how to fetch them: only the base URLs differ from the live sites."""

@@ -56,6 +56,7 @@ def raw_listings(
     started = time.perf_counter()
     with ExitStack() as stack:
         fetchers: dict[str, object] = {}
+        con = stack.enter_context(warehouse.held())  # every partition still commits on its own
         for index, key in enumerate(keys, start=1):
             day_text, source = key.keys_by_dimension["date"], key.keys_by_dimension["source"]
             day = date.fromisoformat(day_text)
@@ -83,8 +84,7 @@ def raw_listings(
             except ScrapeError as error:
                 # the partition keeps its last complete rows; the pages that failed are recorded, and the run fails
                 # loudly once the other partitions are done
-                with warehouse.connect() as con:
-                    record_failed_partition(con, day, source, error.failures)
+                record_failed_partition(con, day, source, error.failures)
                 failed.append({"partition": str(key), "error": str(error), "failed_pages": len(error.failures)})
                 context.log.error(f"[{index}/{len(keys)}] {key}: FAILED, nothing committed: {error}")
                 continue
@@ -94,8 +94,7 @@ def raw_listings(
                 raise
             report = result.report("fetch" if config.refetch else "reparse")
             try:
-                with warehouse.connect() as con:
-                    replace_partition(con, day, source, result.rows, report, result.failures)
+                replace_partition(con, day, source, result.rows, report, result.failures)
             except Exception as error:
                 if paths.is_write_failure(error):
                     raise paths.write_error(error, warehouse.resolved_path()) from error
