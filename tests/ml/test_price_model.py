@@ -5,7 +5,7 @@ import pytest
 
 from ml.price.metrics import regression_metrics, segment_metrics
 from ml.price.model import PREDICTION_COLUMNS
-from ml.price.train import compare_candidates, fit_price_model, training_rows
+from ml.price.train import LGB_PARAMS, compare_candidates, fit_price_model, size_params, training_rows
 from tests.ml.conftest import market_listings
 
 
@@ -57,6 +57,15 @@ def test_unseen_brand_is_scored_not_rejected(listings, trained):
     scored = model.score(odd).iloc[0]
     assert scored["predicted_price_dh"] > 0
     assert scored["deal_rating"] is None and scored["rating_rule"].startswith("too few comparables")
+
+
+def test_the_step_grows_with_the_training_set():
+    # Small sets (the real datasets of #5) keep the base step; tens of thousands double it; a million take the
+    # large step with wider trees.
+    assert size_params(25_000) == {} and LGB_PARAMS["learning_rate"] == 0.03
+    assert size_params(42_000) == {"learning_rate": 0.06}
+    assert size_params(200_000) == {"learning_rate": 0.06}
+    assert size_params(674_794)["learning_rate"] == 0.15 and size_params(674_794)["num_leaves"] == 127
 
 
 def test_too_few_priced_listings_is_a_clear_error(listings):
