@@ -111,6 +111,7 @@ class _Session:
         self.status_counts: Counter[int] = Counter()
         self._details: dict[str, dict | None] = {}
         self._pages: dict[str, ListPage] = {}  # list pages read in this run: the search and the walk share them
+        self._page_errors: dict[str, ScrapeError] = {}  # a list page read ahead that failed, raised when the walk comes
         # pages asked for ahead of the walk (only pages the walk is sure to read, so a replay asks for the same)
         self._pending: dict[str, Future] = {}
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"scrape-{source}") if workers > 1 else None
@@ -155,6 +156,20 @@ class _Session:
         if self._pool is not None:
             self._pool.shutdown()
 
+    @property
+    def parsed(self) -> dict[str, dict | None]:
+        """The ad pages read so far in this run, by URL (None when gone or unreadable)."""
+        return self._details
+
+    def ready(self, url: str | None) -> bool:
+        """Whether a page asked for ahead has arrived as a plain answer (HTTP 200, no challenge), so that reading it
+        now rather than later changes only when it is read."""
+        future = self._pending.get(url) if url else None
+        if future is None or not future.done() or future.exception() is not None:
+            return False
+        response = future.result()
+        return response.status == 200 and not response.is_challenge
+
     def fetch(self, url: str) -> Response:
         future = self._pending.pop(url, None)
         try:
@@ -182,6 +197,8 @@ class _Session:
     def list_page(self, url: str) -> ListPage:
         if url in self._pages:
             return self._pages[url]
+        if url in self._page_errors:
+            raise self._page_errors[url]
         try:
             response = self.fetch(url)
         except FetchError as error:
@@ -200,7 +217,8 @@ class _Session:
                 page = self.parser.parse_list_page(response.text, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
             self.fail(url, "list", "list_page", f"{type(error).__name__}: {error}", response.status)
-            raise ScrapeError(f"{self.source}: cannot parse list page {url}: {error}") from error
+            failure = self._page_errors[url] = ScrapeError(f"{self.source}: cannot parse list page {url}: {error}")
+            raise failure from error
         for position, reason in enumerate(page.skipped):
             # a card that names no ad cannot become a row; it is kept on record, never dropped quietly
             self.fail(f"{url}#skipped-card-{position}", "card", reason, "a list card without a usable ad id",
@@ -371,6 +389,33 @@ def _moteur_start(session: _Session, day: dt.date, start_url: str) -> str:
     return page_url(_gallop(0, lambda n: too_new(session.list_page(page_url(n)))))
 
 
+def _avito_last_day(page: ListPage) -> tuple[dt.date | None, dt.timedelta]:
+    """The day of the page's last card, and the slack its dates need (relative dates may be a day late)."""
+    last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
+    return last_day, dt.timedelta(days=1 if page.from_markup else 0)
+
+
+def _avito_prefetch(session: _Session, page: ListPage, day: dt.date, skip: set[str]) -> None:
+    """Ask for the next list page when the walk will read it, then for the page's ads of the day."""
+    last_day, slack = _avito_last_day(page)
+    if last_day is not None and last_day + slack >= day:
+        session.prefetch([page.next_url])
+    session.prefetch(card["url"] for card in page.cards if card["listing_id"] not in skip and _needs_ad_page(card, day))
+
+
+def _avito_look_ahead(session: _Session, next_url: str | None, day: dt.date, seen: set[str], on_page: set[str]) -> bool:
+    """Read the next list page if it has arrived and ask for what it leads to, leaving out the cards of the page
+    being walked; whether it was read (a failure to parse it waits in the session for the walk to reach it)."""
+    if not session.ready(next_url):
+        return False
+    try:
+        page = session.list_page(next_url)
+    except ScrapeError:
+        return True
+    _avito_prefetch(session, page, day, seen | on_page)
+    return True
+
+
 def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str, rows: list[dict]) -> int:
     found = 0
     seen: set[str] = set()
@@ -380,13 +425,15 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
         page = session.list_page(url)
         page_number += 1
         kept = 0
-        last_day = _utc_day(page.cards[-1].get("posted_at")) if page.cards else None
-        slack = dt.timedelta(days=1 if page.from_markup else 0)
-        if last_day is not None and last_day + slack >= day:
-            session.prefetch([page.next_url])
-        session.prefetch(card["url"] for card in page.cards
-                         if card["listing_id"] not in seen and _needs_ad_page(card, day))
+        _avito_prefetch(session, page, day, seen)
+        last_day, slack = _avito_last_day(page)
+        on_page = {card["listing_id"] for card in page.cards}
+        looked_ahead = False
         for card in page.cards:
+            # Once the next list page (asked for with this one's ads) has arrived, its ad pages are asked for too,
+            # so the fetch queue does not run dry at the end of this page. Cards listed here as well are left to
+            # the walk, which knows by then whether it kept them.
+            looked_ahead = looked_ahead or _avito_look_ahead(session, page.next_url, day, seen, on_page)
             if card["listing_id"] in seen:
                 continue
             card_day, detail = _card_day(session, card, day)
@@ -410,6 +457,47 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
     return found
 
 
+def _oldest_day(session: _Session, cards: list[dict]) -> dt.date | None:
+    """The posting day of a Moteur list page's last ad (cards carry no date; ads run newest first)."""
+    oldest = session.detail(cards[-1]["url"]) if cards else None
+    return _utc_day(oldest.get("posted_at")) if oldest else None
+
+
+class _MoteurLookAhead:
+    """While the walk reads a page that is wholly the day's, the pages it will read next are asked for as soon as
+    they can be known, so the fetch queue does not run dry between pages: the next list page once it arrives,
+    its last ad (which dates it), and when that ad is the day's too, its other ads and the list page after it.
+    The walk reads each of them: dates fall down the list, so a page wholly the day's is followed by the next."""
+
+    def __init__(self, session: _Session, next_url: str | None, day: dt.date):
+        self.session, self.day = session, day
+        self.next_url: str | None = next_url  # None once there is nothing more to look at
+        self.cards: list[dict] | None = None  # the next page's cards with an ad id, once it is read
+        self.page_next: str | None = None
+
+    def step(self) -> None:
+        if self.next_url is None:
+            return
+        if self.cards is None:
+            if not self.session.ready(self.next_url):
+                return
+            try:
+                page = self.session.list_page(self.next_url)
+            except ScrapeError:  # it waits in the session for the walk to reach it
+                self.next_url = None
+                return
+            self.cards = [card for card in page.cards if card.get("listing_id")]
+            self.page_next = page.next_url
+            if not self.cards:
+                self.next_url = None
+                return
+            self.session.prefetch([self.cards[-1]["url"]])
+        elif self.session.ready(self.cards[-1]["url"]) or self.cards[-1]["url"] in self.session.parsed:
+            if _oldest_day(self.session, self.cards) == self.day:
+                self.session.prefetch([self.page_next, *(card["url"] for card in self.cards)])
+            self.next_url = None
+
+
 def _scrape_moteur(session: _Session, day: dt.date, start_url: str, pii_salt: str, rows: list[dict]) -> int:
     found = 0
     seen: set[str] = set()
@@ -422,14 +510,17 @@ def _scrape_moteur(session: _Session, day: dt.date, start_url: str, pii_salt: st
         kept = 0
         cards = [card for card in page.cards if card.get("listing_id")]
         # cards carry no date: the oldest ad of the page says whether the whole page is still too recent
-        oldest = session.detail(cards[-1]["url"]) if cards else None
-        oldest_day = _utc_day(oldest.get("posted_at")) if oldest else None
+        oldest_day = _oldest_day(session, cards)
+        ahead = None
         if oldest_day == day:
             # the whole page is the day's (ads run newest first), so every ad page and the next list page
             # will be read; on the page where the day ends the walk stops at the first older ad, one at a time
             session.prefetch([page.next_url, *(card["url"] for card in cards)])
+            ahead = _MoteurLookAhead(session, page.next_url, day)
         if oldest_day is None or oldest_day <= day:
             for card in cards:
+                if ahead is not None:
+                    ahead.step()
                 detail = session.detail(card["url"])
                 posted_day = _utc_day(detail.get("posted_at")) if detail else None
                 if detail is not None and posted_day is None:
