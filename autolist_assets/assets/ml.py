@@ -130,15 +130,16 @@ def build_ml_assets() -> list[dg.AssetsDefinition]:
         promoted to champion in the registry only if not worse than the current one."""
         from ml.price.metrics import markdown_table, segment_metrics
         from ml.price.registry import register
-        from ml.price.train import compare_candidates, fit_price_model
+        from ml.price.train import fit_and_compare
 
         with warehouse.connect(read_only=True) as con:
             listings = fct_listings_for_pricing(con)
-        model, valid = fit_price_model(listings, split="time", max_rounds=config.max_rounds)
+        sample = None
+        if config.compare_candidates:
+            sample = listings.sample(n=config.candidate_rows, random_state=7) \
+                if len(listings) > config.candidate_rows else listings
+        model, valid, candidates = fit_and_compare(listings, sample, split="time", max_rounds=config.max_rounds)
         segments = segment_metrics(valid)
-        sample = listings.sample(n=min(len(listings), config.candidate_rows), random_state=7) \
-            if len(listings) > config.candidate_rows else listings
-        candidates = compare_candidates(sample, split="time") if config.compare_candidates else None
         decision = register(model, valid, listings[listings["listing_key"].isin(valid["listing_key"])],
                             registry_root(), segments=segments, candidates=candidates)
         (context.log.info if decision.promoted else context.log.warning)(decision.reason)

@@ -5,7 +5,9 @@ import pytest
 
 from ml.price.metrics import regression_metrics, segment_metrics
 from ml.price.model import PREDICTION_COLUMNS
-from ml.price.train import LGB_PARAMS, compare_candidates, fit_price_model, size_params, training_rows
+from ml.price.train import (
+    LGB_PARAMS, compare_candidates, fit_and_compare, fit_price_model, size_params, training_rows,
+)
 from tests.ml.conftest import market_listings
 
 
@@ -90,6 +92,17 @@ def test_candidates_are_compared_on_the_same_split(listings):
     # Both learn the market's price process, and the table is ranked by median APE.
     assert (table["r2_log"] > 0.8).all()
     assert table["median_ape"].is_monotonic_increasing
+
+
+def test_candidates_compared_beside_the_training_give_what_each_gives_alone(listings, trained):
+    model, valid, table = fit_and_compare(listings, listings.sample(n=1500, random_state=7), max_rounds=300,
+                                          params={"num_threads": 1}, only=["lightgbm", "linear_ridge"])
+    alone = compare_candidates(listings.sample(n=1500, random_state=7), only=["lightgbm", "linear_ridge"])
+    assert model.booster.model_to_string() == trained[0].booster.model_to_string()
+    assert valid.equals(trained[1])
+    assert table["candidate"].tolist() == alone["candidate"].tolist()
+    assert table["mae_dh"].tolist() == pytest.approx(alone["mae_dh"].tolist(), rel=1e-9)
+    assert table["median_ape"].iloc[0] < 0.3  # both learn the market, on a sample of its own
 
 
 def test_unscorable_rows_count_as_full_errors():
