@@ -48,14 +48,13 @@ def build_recommender_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(deps=[user_interactions], group_name=RECOMMENDER_GROUP, kinds={"python", "scipy"}, pool=WAREHOUSE_POOL)
     def recommender(warehouse: Warehouse) -> dg.MaterializeResult:
         """A hybrid content + co-visitation recommender, evaluated against popularity on each user's last session."""
-        from ml.recommender import evaluate, train_recommender
+        from ml.recommender import evaluate_and_train
         from ml.recommender.model import save_recommender
 
         listings = _listings(warehouse)
         with warehouse.connect(read_only=True) as con:
             interactions = con.execute("select * from ml.user_interactions").df()
-        table = evaluate(listings, interactions)
-        model = train_recommender(listings, interactions)
+        table, model = evaluate_and_train(listings, interactions)
         save_recommender(model, paths.recommender_path())
         overall = table[table["segment"] == "all"].set_index("method")
         cold = table[table["segment"] == "cold_items"].set_index("method")

@@ -1,7 +1,7 @@
 """Hybrid listing recommendations (content + co-visitation) trained on synthetic user interactions."""
 
-from ml.recommender.evaluate import evaluate, train_recommender
+from ml.recommender.evaluate import evaluate, evaluate_and_train, train_recommender
 from ml.recommender.interactions import InteractionConfig, generate_interactions
 from ml.recommender.model import Recommender
 
-__all__ = ["InteractionConfig", "Recommender", "evaluate", "generate_interactions", "train_recommender"]
+__all__ = ["InteractionConfig", "Recommender", "evaluate", "evaluate_and_train", "generate_interactions", "train_recommender"]

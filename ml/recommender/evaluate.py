@@ -71,12 +71,15 @@ def _sample_users(test: pd.DataFrame, max_users: int, seed: int) -> np.ndarray:
 WEIGHT_GRID = [(c, l, p) for c in (0.2, 0.4, 0.6, 0.8, 1.0) for l in (0.0, 0.2, 0.4, 0.6) for p in (0.0, 0.1, 0.3)]
 
 
-def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, max_users: int = 400, seed: int = 0) -> tuple[float, float, float]:
-    """The hybrid weights with the best NDCG@k when each user's latest training session is held out."""
+def tune_weights(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, max_users: int = 400, seed: int = 0,
+                 fitted: Recommender | None = None) -> tuple[float, float, float]:
+    """The hybrid weights with the best NDCG@k when each user's latest training session is held out.
+
+    `fitted` is a model already fit on the training part of `interactions` (whatever its weights), to reuse."""
     train, test = time_split(interactions)
     if test.empty:
         return Recommender.weights
-    model = Recommender.fit(listings, train)
+    model = fitted if fitted is not None else Recommender.fit(listings, train)
     cold = model.popularity == 0
     fresh = min(model.fresh_slots, k // 2)
     popularity = model._popularity_scaled()
@@ -151,22 +154,38 @@ def train_recommender(listings: pd.DataFrame, interactions: pd.DataFrame) -> Rec
     return Recommender.fit(listings, interactions, weights=tune_weights(listings, interactions))
 
 
+def evaluate_and_train(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, max_users: int = 2000,
+                       seed: int = 0) -> tuple[pd.DataFrame, Recommender]:
+    """evaluate() and train_recommender(), sharing a fit: the model evaluated (fit on the training part) is the one
+    the final model's weight tuning fits, weights aside."""
+    table, evaluated = _evaluate(listings, interactions, k, max_users, seed)
+    weights = tune_weights(listings, interactions, fitted=evaluated)
+    del evaluated  # one model in memory at a time, as before (0.7 GB more at a million listings otherwise)
+    return table, Recommender.fit(listings, interactions, weights=weights)
+
+
 def evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, max_users: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per (segment, method) with hr, ndcg, precision, coverage and users; lifts are vs popularity.
 
     The hybrid's weights are tuned on the training part only, so the held-out sessions stay unseen.
     """
+    return _evaluate(listings, interactions, k, max_users, seed)[0]
+
+
+def _evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int, max_users: int,
+              seed: int) -> tuple[pd.DataFrame, Recommender]:
+    """evaluate()'s table and the model it evaluated."""
     train, test = time_split(interactions)
     model = train_recommender(listings, train)
     rows = {(segment, method): [] for segment in ("all", "cold_users", "cold_items") for method in METHODS}
     recommended = {method: set() for method in METHODS}
     batch = _batch(model)
-    # users in batches, each batch scored per method with one matrix product: per (segment, method) the rows still
+    # users in batches, one matrix product per batch for the four methods: per (segment, method) the rows still
     # come in user order, and memory holds one batch's candidate masks
     for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
-        for method in METHODS:
-            scored = model.scores_for_users([case[0] for case in cases], method, batch)
-            for (user, allowed, relevant, cold_relevant, segments), (_, scores, content) in zip(cases, scored):
+        scored = model.scores_for_users_by_method([case[0] for case in cases], METHODS, batch)
+        for (user, allowed, relevant, cold_relevant, segments), (_, by_method) in zip(cases, scored):
+            for method, (scores, content) in zip(METHODS, by_method):
                 top = model.top_items(scores, allowed, k, method, content)
                 recommended[method].update(top.tolist())
                 hits = np.isin(top, relevant).astype(float)
@@ -196,4 +215,4 @@ def evaluate(listings: pd.DataFrame, interactions: pd.DataFrame, k: int = 10, ma
     baseline = result[result["method"] == "popularity"].set_index("segment")["ndcg"]
     result["ndcg_lift"] = result["ndcg"] / result["segment"].map(baseline).replace(0, np.nan)
     result.attrs["weights"] = model.weights
-    return result
+    return result, model

@@ -208,22 +208,31 @@ class Recommender:
     def scores_for_users(self, users, method: str = "hybrid", batch: int = 256):
         """(user, scores, content scores) for many users: their content products come from one matrix product per
         batch of users, which reads the item matrix once per batch instead of once per user."""
+        for user, [(scores, content)] in self.scores_for_users_by_method(users, (method,), batch):
+            yield user, scores, content
+
+    def scores_for_users_by_method(self, users, methods: tuple[str, ...], batch: int = 256):
+        """(user, [(scores, content scores) for each method]) for many users: one matrix product per batch of users
+        serves every method (the evaluation scores four; the product is most of a batch's cost at a million
+        listings)."""
         self.prepare_histories()
         users = list(users)
+        needs_product = any(method != "popularity" for method in methods)
         for start in range(0, len(users), batch):
             chunk = users[start:start + batch]
             arrays = [self._history_arrays(user) for user in chunk]
-            with_history = [j for j, (items, _) in enumerate(arrays) if items.size and method != "popularity"]
+            with_history = [j for j, (items, _) in enumerate(arrays) if items.size and needs_product]
             raw = None
             if with_history:
                 profiles = np.stack([arrays[j][1] @ self.content[arrays[j][0]] for j in with_history])
                 raw = profiles @ self.content.T  # one row per user, contiguous
             column = {j: c for c, j in enumerate(with_history)}
             for j, user in enumerate(chunk):
-                if j in column:
-                    yield (user, *self._blend(*arrays[j], raw[column[j]], method))
-                else:
-                    yield user, self._popularity_scaled(), None
+                yield user, [
+                    self._blend(*arrays[j], raw[column[j]], method) if j in column and method != "popularity"
+                    else (self._popularity_scaled(), None)
+                    for method in methods
+                ]
 
     def _blend(self, items: np.ndarray, weights: np.ndarray, raw_content: np.ndarray, method: str):
         popularity = self._popularity_scaled()

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from demo_market import Market, MarketConfig
-from ml.recommender import InteractionConfig, Recommender, evaluate, generate_interactions, train_recommender
+from ml.recommender import (
+    InteractionConfig, Recommender, evaluate, evaluate_and_train, generate_interactions, train_recommender,
+)
 from ml.recommender.model import load_recommender, save_recommender
 
 TODAY = date(2026, 11, 1)
@@ -128,6 +130,17 @@ def test_hybrid_beats_popularity_overall_and_on_cold_items(listings, behaviour):
     assert table.loc[("all", "hybrid"), "ndcg"] >= 2 * table.loc[("all", "popularity"), "ndcg"]
     assert table.loc[("cold_items", "hybrid"), "ndcg"] > table.loc[("cold_items", "popularity"), "ndcg"]
     assert table.loc[("all", "hybrid"), "coverage"] > 5 * table.loc[("all", "popularity"), "coverage"]
+
+
+def test_evaluating_and_training_together_gives_what_each_gives_alone(listings, behaviour, model):
+    # the asset's path shares one fit between the evaluation and the weight tuning, and scores the four methods
+    # of a batch from one matrix product
+    table, trained = evaluate_and_train(listings, behaviour[1], max_users=400)
+    pd.testing.assert_frame_equal(table, evaluate(listings, behaviour[1], max_users=400))
+    assert trained.weights == model.weights
+    users = list(model.user_history)[:50]
+    pd.testing.assert_frame_equal(trained.recommend_for_users(users), model.recommend_for_users(users))
+    assert table["users"].max() > 100
 
 
 def test_saved_model_answers_identically(model, behaviour, tmp_path):
