@@ -160,7 +160,7 @@ def evaluate_and_train(listings: pd.DataFrame, interactions: pd.DataFrame, k: in
     the final model's weight tuning fits, weights aside."""
     table, evaluated = _evaluate(listings, interactions, k, max_users, seed)
     weights = tune_weights(listings, interactions, fitted=evaluated)
-    del evaluated  # one model in memory at a time, as before (0.7 GB more at a million listings otherwise)
+    del evaluated  # one model in memory at a time, as before (877k listings: 4.47 GB peak otherwise, 3.79 GB)
     return table, Recommender.fit(listings, interactions, weights=weights)
 
 

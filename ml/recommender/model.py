@@ -213,8 +213,7 @@ class Recommender:
 
     def scores_for_users_by_method(self, users, methods: tuple[str, ...], batch: int = 256):
         """(user, [(scores, content scores) for each method]) for many users: one matrix product per batch of users
-        serves every method (the evaluation scores four; the product is most of a batch's cost at a million
-        listings)."""
+        serves every method (the evaluation scores four)."""
         self.prepare_histories()
         users = list(users)
         needs_product = any(method != "popularity" for method in methods)
