@@ -25,7 +25,8 @@ DEMO_MOTEUR_URL = "http://127.0.0.1:8766"
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse file; connections are opened per use and closed straight after."""
+    """The DuckDB warehouse file; connections are opened per use and closed straight after (`held` keeps one for a
+    step of many commits)."""
 
     path: str = ""
 
