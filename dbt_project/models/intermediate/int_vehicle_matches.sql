@@ -22,7 +22,8 @@ with listings as (
             {{ var('dedup_mileage_tolerance_share') }} * mileage_upper_km
         ) as mileage_slack_km
     from {{ ref('int_listing_states') }}
-    where model is not null and city is not null and mileage_lower_km is not null
+    where brand is not null and model is not null and model_year is not null and city is not null
+        and mileage_lower_km is not null
 ),
 
 -- Each listing sits in every 10,000 km band its mileage range (with slack) touches, so that
@@ -33,6 +34,10 @@ with listings as (
 band_ranges as (
     select
         listings.*,
+        -- Numbers stand in for the strings in the join: integers hash and compare far faster than a block's four
+        -- strings, and listing numbers follow the listing keys' order, so each pair keeps its orientation.
+        row_number() over (order by listing_key) as listing_no,
+        dense_rank() over (order by brand, model, model_year, city) as block_no,
         cast(floor((mileage_lower_km - mileage_slack_km) / 10000) as bigint) as first_band,
         cast(floor((mileage_upper_km + mileage_slack_km) / 10000) as bigint) as last_band,
         cast(floor(ln(price_dh) / (-ln(1 - {{ var('dedup_max_price_gap') }}) * 1.0001)) as bigint) as price_bucket
@@ -40,8 +45,22 @@ band_ranges as (
     where price_dh > 0
 ),
 
+-- the join carries only what its tests read
 banded as (
-    select band_ranges.*, unnest(range(first_band, last_band + 1)) as mileage_band
+    select
+        listing_no,
+        block_no,
+        first_band,
+        price_bucket,
+        price_dh,
+        mileage_lower_km,
+        mileage_upper_km,
+        mileage_slack_km,
+        fuel,
+        gearbox,
+        seller_name_hash,
+        seller_phone_hash,
+        unnest(range(first_band, last_band + 1)) as mileage_band
     from band_ranges
 ),
 
@@ -51,58 +70,50 @@ banded_price_neighbours as (
     from banded
 ),
 
-candidates as (
+matched_pairs as (
     select
-        a.listing_key as listing_key_a,
-        b.listing_key as listing_key_b,
-        a.source as source_a,
-        b.source as source_b,
-        a.price_dh as price_a,
-        b.price_dh as price_b,
-        a.mileage_lower_km as lower_a,
-        a.mileage_upper_km as upper_a,
-        b.mileage_lower_km as lower_b,
-        b.mileage_upper_km as upper_b,
-        greatest(a.mileage_slack_km, b.mileage_slack_km) as slack_km,
-        a.fuel as fuel_a,
-        b.fuel as fuel_b,
-        a.gearbox as gearbox_a,
-        b.gearbox as gearbox_b,
-        a.seller_name_hash as name_a,
-        b.seller_name_hash as name_b,
-        a.seller_phone_hash as phone_a,
-        b.seller_phone_hash as phone_b
+        a.listing_no as listing_no_a,
+        b.listing_no as listing_no_b
     from banded_price_neighbours as a
     inner join banded as b
-        on a.brand = b.brand
-        and a.model = b.model
-        and a.model_year = b.model_year
-        and a.city = b.city
+        on a.block_no = b.block_no
         and a.mileage_band = b.mileage_band
         and a.price_slot = b.price_bucket
-        and a.listing_key < b.listing_key
+        and a.listing_no < b.listing_no
         -- two listings share every band from the later of their first bands on: meeting only in that one
         -- keeps each pair once, without a distinct over the whole candidate list
         and a.mileage_band = greatest(a.first_band, b.first_band)
+    where a.mileage_lower_km <= b.mileage_upper_km + greatest(a.mileage_slack_km, b.mileage_slack_km)
+        and b.mileage_lower_km <= a.mileage_upper_km + greatest(a.mileage_slack_km, b.mileage_slack_km)
+        and abs(a.price_dh - b.price_dh) <= {{ var('dedup_max_price_gap') }} * greatest(a.price_dh, b.price_dh)
+        and (a.fuel is null or b.fuel is null or a.fuel = b.fuel)
+        and (a.gearbox is null or b.gearbox is null or a.gearbox = b.gearbox)
+        and not (
+            (a.seller_phone_hash is not null and b.seller_phone_hash is not null
+                and a.seller_phone_hash <> b.seller_phone_hash)
+            and (a.seller_name_hash is not null and b.seller_name_hash is not null
+                and a.seller_name_hash <> b.seller_name_hash)
+        )
+        and not (
+            a.seller_phone_hash is not null and b.seller_phone_hash is not null
+            and a.seller_phone_hash <> b.seller_phone_hash
+            and (a.seller_name_hash is null or b.seller_name_hash is null)
+        )
+        and not (
+            a.seller_name_hash is not null and b.seller_name_hash is not null
+            and a.seller_name_hash <> b.seller_name_hash
+            and (a.seller_phone_hash is null or b.seller_phone_hash is null)
+        )
 ),
 
 matched as (
     select
-        listing_key_a,
-        listing_key_b,
-        case when source_a = source_b then 'repost' else 'cross_post' end as match_kind
-    from candidates
-    where lower_a <= upper_b + slack_km
-        and lower_b <= upper_a + slack_km
-        and abs(price_a - price_b) <= {{ var('dedup_max_price_gap') }} * greatest(price_a, price_b)
-        and (fuel_a is null or fuel_b is null or fuel_a = fuel_b)
-        and (gearbox_a is null or gearbox_b is null or gearbox_a = gearbox_b)
-        and not (
-            (phone_a is not null and phone_b is not null and phone_a <> phone_b)
-            and (name_a is not null and name_b is not null and name_a <> name_b)
-        )
-        and not (phone_a is not null and phone_b is not null and phone_a <> phone_b and (name_a is null or name_b is null))
-        and not (name_a is not null and name_b is not null and name_a <> name_b and (phone_a is null or phone_b is null))
+        a.listing_key as listing_key_a,
+        b.listing_key as listing_key_b,
+        case when a.source = b.source then 'repost' else 'cross_post' end as match_kind
+    from matched_pairs
+    inner join band_ranges as a on a.listing_no = matched_pairs.listing_no_a
+    inner join band_ranges as b on b.listing_no = matched_pairs.listing_no_b
 )
 
 select * from matched
