@@ -1,6 +1,7 @@
 -- Each listing's vehicle: the connected component of int_vehicle_matches it belongs to, found by propagating the
 -- smallest listing_key along matches (three rounds cover chains of up to eight ads, far beyond real repost chains).
--- The representative is the component's first-seen listing.
+-- The representative is the component's first-seen listing. Only matched listings take part in the propagation:
+-- every other listing is a vehicle of its own.
 with states as (
     select listing_key, first_seen_at from {{ ref('int_listing_states') }}
 ),
@@ -12,7 +13,7 @@ edges as (
 ),
 
 labels_0 as (
-    select listing_key as node, listing_key as label from states
+    select distinct node, node as label from edges
 ),
 {% for round in range(1, 4) %}
 labels_{{ round }} as (
@@ -25,7 +26,7 @@ labels_{{ round }} as (
     group by labels.node, labels.label
 ),
 {% endfor %}
-components as (
+matched as (
     select
         labels_3.node as listing_key,
         'veh_' || substr(md5(labels_3.label), 1, 16) as vehicle_id,
@@ -34,13 +35,29 @@ components as (
     inner join states on states.listing_key = labels_3.node
 ),
 
-final as (
+matched_vehicles as (
     select
         listing_key,
         vehicle_id,
         count(*) over (partition by vehicle_id) as vehicle_listings,
         row_number() over (partition by vehicle_id order by first_seen_at, listing_key) = 1 as is_representative
-    from components
+    from matched
+),
+
+unmatched_vehicles as (
+    select
+        listing_key,
+        'veh_' || substr(md5(listing_key), 1, 16) as vehicle_id,
+        cast(1 as bigint) as vehicle_listings,
+        true as is_representative
+    from states
+    where listing_key not in (select node from labels_0)
+),
+
+final as (
+    select * from matched_vehicles
+    union all
+    select * from unmatched_vehicles
 )
 
 select * from final
