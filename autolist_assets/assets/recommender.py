@@ -20,9 +20,13 @@ class InteractionsConfig(dg.Config):
 
 
 def _listings(warehouse: Warehouse) -> "pd.DataFrame":  # noqa: F821
+    from ml.recommender import LISTING_COLUMNS
+
     with warehouse.connect(read_only=True) as con:
         # ordered, so the synthetic users and the model do not depend on the order a parallel build stored rows in
-        return con.execute("select * from main.fct_listings where price_dh is not null order by listing_key").df()
+        return con.execute(
+            f"select {', '.join(LISTING_COLUMNS)} from main.fct_listings where price_dh is not null order by listing_key"
+        ).df()
 
 
 def build_recommender_assets() -> list[dg.AssetsDefinition]:

@@ -32,6 +32,12 @@ PRICE_BANDS = [0, 50_000, 80_000, 120_000, 180_000, 250_000, 400_000, np.inf]
 AGE_BANDS = [-1, 2, 5, 8, 12, 20, np.inf]
 EVENT_WORDS = {"contact": "contacted", "favourite": "saved", "view": "viewed"}
 SERVED_COLUMNS = ["listing_key", "brand", "model", "model_year", "price_dh", "city"]
+# The fct_listings columns the recommender and its synthetic users read: content features, filters, served fields,
+# activity dates, and the ids the API answers with. Reading only these keeps a million listings' frame and pickle small.
+LISTING_COLUMNS = (
+    "listing_key", "vehicle_id", "url", "brand", "model", "model_year", "price_dh", "mileage_km", "fuel", "gearbox",
+    "city", "region", "posted_date", "last_seen_at", "still_active",
+)
 
 
 def _band(values: pd.Series, edges: list[float]) -> pd.Series:

@@ -9,7 +9,7 @@ import pytest
 
 from demo_market import Market, MarketConfig
 from ml.recommender import (
-    InteractionConfig, Recommender, evaluate, evaluate_and_train, generate_interactions, train_recommender,
+    LISTING_COLUMNS, InteractionConfig, Recommender, evaluate, evaluate_and_train, generate_interactions, train_recommender,
 )
 from ml.recommender.model import load_recommender, save_recommender
 
@@ -141,6 +141,17 @@ def test_evaluating_and_training_together_gives_what_each_gives_alone(listings, 
     users = list(model.user_history)[:50]
     pd.testing.assert_frame_equal(trained.recommend_for_users(users), model.recommend_for_users(users))
     assert table["users"].max() > 100
+
+
+def test_the_listing_columns_are_all_that_users_and_the_model_read(listings, behaviour, model):
+    # the recommender assets read only LISTING_COLUMNS from fct_listings: a column missing there would fail here
+    narrow = listings[[c for c in (*LISTING_COLUMNS, "is_active") if c in listings]]
+    assert {"title", "source", "listing_id"} <= set(listings.columns) - set(narrow.columns)
+    pd.testing.assert_frame_equal(generate_interactions(narrow, InteractionConfig(users=700, seed=3))[1], behaviour[1])
+    users = list(model.user_history)[:50]
+    again = train_recommender(narrow, behaviour[1])
+    pd.testing.assert_frame_equal(again.recommend_for_users(users), model.recommend_for_users(users))
+    assert set(again.items.columns) <= {*LISTING_COLUMNS, "is_active"}
 
 
 def test_saved_model_answers_identically(model, behaviour, tmp_path):
