@@ -154,6 +154,34 @@ def test_the_listing_columns_are_all_that_users_and_the_model_read(listings, beh
     assert set(again.items.columns) <= {*LISTING_COLUMNS, "is_active"}
 
 
+def test_hybrid_scores_are_the_blend_written_out(model, behaviour):
+    """The in-place blend and its per-model caches give, user after user, what the formula gives written out."""
+
+    def scale(x):
+        return (x - x.min()) / (x.max() - x.min()) if x.max() > x.min() else np.zeros_like(x)
+
+    cold = model.popularity == 0
+    assert cold.any() and not cold.all()  # so the inheritance runs
+    groups = model.model_groups
+
+    def inherit(scores):
+        warm = ~cold
+        counts = np.bincount(groups[warm], minlength=groups.max() + 1)
+        sums = np.bincount(groups[warm], weights=scores[warm], minlength=counts.size)
+        fallback = np.median(scores[warm]) if (counts[groups[cold]] == 0).any() else 0.0
+        return np.where(cold, np.where(counts > 0, sums / np.maximum(counts, 1), fallback)[groups], scores)
+
+    w_content, w_collaborative, w_popularity = model.weights
+    for user in list(behaviour[0]["user_id"].iloc[:6]) * 2:  # twice: a cache spoilt by one user shows on the next
+        items, weights = model._history_arrays(user)
+        content = scale(model.content @ (weights @ model.content[items]))
+        collaborative = inherit(scale(np.asarray(model.covisit[items].T @ weights).ravel()))
+        popularity = inherit(scale(np.log1p(model.popularity)))
+        expected = w_content * content + w_collaborative * collaborative + w_popularity * popularity
+        np.testing.assert_array_equal(model.scores(user, "hybrid"), expected)
+        np.testing.assert_array_equal(model.scores(user, "content"), content)
+
+
 def test_saved_model_answers_identically(model, behaviour, tmp_path):
     save_recommender(model, tmp_path / "r.pkl")
     loaded = load_recommender(tmp_path / "r.pkl")
