@@ -53,6 +53,8 @@ def generate_personas(listings: pd.DataFrame, config: InteractionConfig) -> pd.D
     regions = listings["region"].dropna().value_counts(normalize=True)
     fuels = listings["fuel"].dropna().value_counts(normalize=True)
     log_prices = np.log(listings["price_dh"].dropna().astype(float))
+    # Budgets follow the market's own price spread, a little below its centre.
+    budget_centre, budget_spread = log_prices.mean() + 0.1, log_prices.std()
     users = []
     for user in range(config.users):
         n_brands = rng.integers(2, 4)
@@ -60,8 +62,7 @@ def generate_personas(listings: pd.DataFrame, config: InteractionConfig) -> pd.D
         users.append(
             {
                 "user_id": f"u{user:06d}",
-                # Budgets follow the market's own price spread, a little below its centre.
-                "budget_dh": float(np.exp(rng.normal(log_prices.mean() + 0.1, log_prices.std()))),
+                "budget_dh": float(np.exp(rng.normal(budget_centre, budget_spread))),
                 "preferred_brands": list(brands),
                 "preferred_fuel": rng.choice(fuels.index, p=fuels.to_numpy()),
                 "preferred_gearbox": rng.choice(["Manuelle", "Automatique"]),
@@ -124,23 +125,27 @@ def generate_interactions(listings: pd.DataFrame, config: InteractionConfig = In
     keys = listings["listing_key"].to_numpy()
     items = ItemArrays.of(listings, reference_year)
     online_by_day = {int(day): (first <= day) & (last >= day) for day in days}
+    online_items_by_day: dict[int, np.ndarray] = {}  # positions, filled as days are drawn
     items_by_brand = {brand: np.flatnonzero(items.brand == brand) for brand in pd.unique(items.brand)}
 
     events: list[tuple] = []
     for persona in personas.itertuples(index=False):
         for day in rng.choice(days, size=max(1, rng.poisson(config.sessions_per_user)), replace=True):
             online = online_by_day[int(day)]
+            if int(day) not in online_items_by_day:
+                online_items_by_day[int(day)] = np.flatnonzero(online)
+            online_items = online_items_by_day[int(day)]
             # Buyers search before they browse: most sessions filter on a favourite brand or the budget.
             mode = rng.random()
             if mode < config.brand_search_rate:
                 brand_items = items_by_brand.get(rng.choice(persona.preferred_brands), np.array([], dtype=int))
                 results = brand_items[online[brand_items]]
             elif mode < config.brand_search_rate + config.budget_search_rate:
-                results = np.flatnonzero(online & (items.price <= persona.budget_dh * 1.1))
+                results = online_items[items.price[online_items] <= persona.budget_dh * 1.1]
             else:
-                results = np.flatnonzero(online)
+                results = online_items
             if results.size == 0:
-                results = np.flatnonzero(online)
+                results = online_items
                 if results.size == 0:
                     continue
             # Sampling with replacement and dropping repeats is O(pool), not O(results), on big markets.
