@@ -102,7 +102,7 @@ def _scale(scores: np.ndarray, in_place: bool = False) -> np.ndarray:
 @dataclass(frozen=True)
 class ItemFeatures:
     """The listing side of a fit (items, content vectors, key index), which depends on the listings alone: the fits
-    of one evaluation and training share it instead of each rebuilding it (seconds and gigabytes at a million)."""
+    of one evaluation and training share it instead of each rebuilding it (about 2 s a fit at 877k listings)."""
 
     items: pd.DataFrame
     content: np.ndarray
