@@ -1,7 +1,13 @@
-"""Serve the two look-alike sites on 127.0.0.1, one HTTP server each so paths match the real sites."""
+"""Serve the two look-alike sites on 127.0.0.1, one port each so paths match the real sites.
+
+One asyncio event loop in a daemon thread answers both sites. The pages are rendered under the GIL either way; a
+thread per connection (http.server) spent twice the rendering's CPU on parsing headers and switching threads, and
+the demo server shares the machine with the scraper it feeds.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import struct
@@ -11,7 +17,8 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Callable
 
 from demo_market import avito_site, moteur_site
@@ -31,20 +38,22 @@ class RequestRecord:
 
 SiteHandler = Callable[[Market, str, str], Page]
 
+SERVER_HEADER = f"Server: DemoMarket/0.1 Python/{sys.version.split()[0]}"
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_HIGH_WATER = 1 << 20  # bytes queued for a client that does not read before the next request waits for it
 
-class _SiteServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows which site it renders."""
 
-    daemon_threads = True
+class _Site:
+    """One look-alike site: its renderer, its fault draws and the log of what it was asked."""
 
-    def __init__(self, address: tuple[str, int], market: Market, site: SiteHandler, seed: str):
+    def __init__(self, market: Market, render: SiteHandler, seed: str):
         self.market = market
-        self.site = site
+        self.render = render
         self.requests: list[RequestRecord] = []
+        self.server: asyncio.base_events.Server | None = None
         self._recent: deque[float] = deque()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        super().__init__(address, _RequestHandler)
 
     def draw_fault(self, path: str) -> str | None:
         """The transport fault this request gets, if any (robots.txt is always served)."""
@@ -71,82 +80,91 @@ class _SiteServer(ThreadingHTTPServer):
         with self._lock:
             self.requests.append(RequestRecord(arrived[0], arrived[1], path, user_agent, outcome))
 
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    """Keep-alive HTTP/1.1 handler delegating to the site renderer."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "DemoMarket/0.1"
-    timeout = 30  # idle keep-alive connections give their thread back
-    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would delay the second
-
-    def _answer(self, with_body: bool) -> None:
-        server: _SiteServer = self.server  # type: ignore[assignment]
-        base = f"http://{self.headers.get('Host') or '%s:%d' % server.server_address[:2]}"
-        arrived = (time.monotonic(), time.time())  # arrival, not answer, time: rate limits are about arrivals
-        fault = server.draw_fault(self.path)
-        user_agent = self.headers.get("User-Agent", "")
-        if fault == "reset":
-            server.record(arrived, self.path, user_agent, "reset")
-            # linger 0 makes close() send a TCP RST, as an overloaded proxy does
-            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            return
-        if fault == "slow":
-            server.record(arrived, self.path, user_agent, "slow")  # before sleeping: the client may give up first
-            time.sleep(server.market.config.faults.slow_s)
+    def page_for(self, fault: str | None, path: str, base: str) -> Page:
+        """The page a request gets: a fault's answer, or the site's rendering of `path`."""
         if fault == "429":
-            retry_after = str(server.market.config.faults.retry_after_s)
-            page = Page(429, "text/html; charset=utf-8", b"<html><body><h1>Too Many Requests</h1></body></html>",
-                        (("Retry-After", retry_after),))
-        elif fault == "cloudflare":
-            page = cloudflare_challenge()
-        elif fault == "5xx":
-            status = (500, 502, 503)[len(server.requests) % 3]
-            page = Page(status, "text/html; charset=utf-8", b"<html><body><h1>Server error</h1></body></html>")
-        else:
-            try:
-                page = server.site(server.market, self.path, base)
-            except Exception:  # a rendering bug must show up, but not kill the server
-                traceback.print_exc(file=sys.stderr)
-                page = Page(500, "text/plain; charset=utf-8", b"internal error")
+            return Page(429, "text/html; charset=utf-8", b"<html><body><h1>Too Many Requests</h1></body></html>",
+                        (("Retry-After", str(self.market.config.faults.retry_after_s)),))
+        if fault == "cloudflare":
+            return cloudflare_challenge()
+        if fault == "5xx":
+            status = (500, 502, 503)[len(self.requests) % 3]
+            return Page(status, "text/html; charset=utf-8", b"<html><body><h1>Server error</h1></body></html>")
+        try:
+            return self.render(self.market, path, base)
+        except Exception:  # a rendering bug must show up, but not kill the server
+            traceback.print_exc(file=sys.stderr)
+            return Page(500, "text/plain; charset=utf-8", b"internal error")
+
+    def head(self, page: Page, length: int) -> bytes:
+        """Status line and headers, as http.server wrote them (its Server and Date headers first)."""
+        lines = [f"HTTP/1.1 {page.status} {_REASONS.get(page.status, '')}", SERVER_HEADER,
+                 f"Date: {formatdate(self.market.now().timestamp(), usegmt=True)}",
+                 f"Content-Type: {page.content_type}", f"Content-Length: {length}", "Cache-Control: no-cache",
+                 *(f"{name}: {value}" for name, value in page.headers), "", ""]
+        return "\r\n".join(lines).encode("latin-1")
+
+    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answer the requests of one keep-alive connection in order, until the client or a fault closes it."""
+        host, port = writer.get_extra_info("sockname")[:2]
+        default_base = f"http://{host}:{port}"
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                parts = request_line.split()
+                if len(parts) != 3 or parts[0] not in ("GET", "HEAD"):
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    return
+                method, path, version = parts
+                headers = {}
+                for line in header_lines:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                if not await self._answer(writer, method, path, headers, default_base):
+                    return
+                connection = headers.get("connection", "").lower()
+                if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
+                    return
+                if writer.transport.get_write_buffer_size() > _HIGH_WATER:
+                    await writer.drain()
+        finally:
+            writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter, method: str, path: str, headers: dict[str, str],
+                      default_base: str) -> bool:
+        """Send one answer; False when the connection must end (a reset or a truncated body)."""
+        arrived = (time.monotonic(), time.time())  # arrival, not answer, time: rate limits are about arrivals
+        fault = self.draw_fault(path)
+        user_agent = headers.get("user-agent", "")
+        if fault == "reset":
+            self.record(arrived, path, user_agent, "reset")
+            # linger 0 makes close() send a TCP RST, as an overloaded proxy does
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
+        if fault == "slow":
+            self.record(arrived, path, user_agent, "slow")  # before sleeping: the client may give up first
+            await asyncio.sleep(self.market.config.faults.slow_s)
+        base = f"http://{headers['host']}" if headers.get("host") else default_base
+        page = self.page_for(fault, path, base)
         if fault != "slow":
-            server.record(arrived, self.path, user_agent, "truncated" if fault == "truncated" else str(page.status))
-        self.send_response(page.status)
-        self.send_header("Content-Type", page.content_type)
-        self.send_header("Content-Length", str(len(page.body)))
-        self.send_header("Cache-Control", "no-cache")
-        for name, value in page.headers:
-            self.send_header(name, value)
+            self.record(arrived, path, user_agent, "truncated" if fault == "truncated" else str(page.status))
+        head = self.head(page, len(page.body))
         if fault == "truncated":
-            self.end_headers()
-            self.wfile.write(page.body[: len(page.body) // 2])
-            self.close_connection = True
-        else:
-            # headers and body in one write: one send and one wake-up of the client per page instead of two
-            self._headers_buffer.append(b"\r\n")
-            self.wfile.write(b"".join([*self._headers_buffer, page.body if with_body else b""]))
-            self._headers_buffer = []
-
-    def date_time_string(self, timestamp=None) -> str:
-        """The Date header follows the simulated clock, so relative dates on pages agree with it."""
-        if timestamp is not None:
-            return super().date_time_string(timestamp)
-        server: _SiteServer = self.server  # type: ignore[assignment]
-        return super().date_time_string(server.market.now().timestamp())
-
-    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
-        self._answer(with_body=True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._answer(with_body=False)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass  # quiet: scrapes make thousands of requests
+            writer.write(head + page.body[: len(page.body) // 2])
+            await writer.drain()
+            return False
+        # headers and body in one write: one send and one wake-up of the client per page
+        writer.write(head + page.body if method == "GET" else head)
+        return True
 
 
 class DemoMarketServer:
-    """Both demo sites in daemon threads; port 0 picks a free port."""
+    """Both demo sites on one event loop in a daemon thread; port 0 picks a free port."""
 
     def __init__(self, market: Market, host: str = "127.0.0.1", avito_port: int = 0, moteur_port: int = 0,
                  fault_seed: int = 0):
@@ -154,40 +172,78 @@ class DemoMarketServer:
         self.fault_seed = fault_seed
         self.host = host
         self._ports = {"avito": avito_port, "moteur": moteur_port}
-        self._servers: dict[str, _SiteServer] = {}
-        self._threads: list[threading.Thread] = []
+        self._sites: dict[str, _Site] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
 
     def start(self) -> "DemoMarketServer":
         """Bind both ports and start serving."""
-        if self._servers:
+        if self._sites:
             return self
-        for name, site in (("avito", avito_site.handle), ("moteur", moteur_site.handle)):
-            server = _SiteServer((self.host, self._ports[name]), self.market, site, f"{self.fault_seed}:{name}")
-            thread = threading.Thread(target=server.serve_forever, name=f"demo-{name}", daemon=True)
-            thread.start()
-            self._servers[name] = server
-            self._threads.append(thread)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="demo-market", daemon=True)
+        self._thread.start()
+        sites = {name: _Site(self.market, render, f"{self.fault_seed}:{name}")
+                 for name, render in (("avito", avito_site.handle), ("moteur", moteur_site.handle))}
+        try:
+            for name, site in sites.items():
+                site.server = asyncio.run_coroutine_threadsafe(self._listen(site, self._ports[name]), self._loop).result()
+        except BaseException:
+            self._sites = sites
+            self.stop()
+            raise
+        self._sites = sites
         return self
+
+    async def _listen(self, site: _Site, port: int) -> asyncio.base_events.Server:
+        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            task = asyncio.current_task()
+            self._connections[task] = writer
+            try:
+                await site.serve_connection(reader, writer)
+            finally:
+                self._connections.pop(task, None)
+
+        return await asyncio.start_server(connected, self.host, port, reuse_address=True)
+
+    async def _close(self) -> None:
+        for site in self._sites.values():
+            if site.server is not None:
+                site.server.close()
+        connections = dict(self._connections)
+        for task, writer in connections.items():  # kept-alive clients see the connection end, as after a restart
+            writer.transport.abort()
+            task.cancel()
+        if connections:
+            await asyncio.wait(connections, timeout=1)
+        for site in self._sites.values():
+            if site.server is not None:
+                await site.server.wait_closed()
 
     def stop(self) -> None:
         """Stop serving and release the ports."""
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers.clear()
-        self._threads.clear()
+        if self._loop is None:
+            return
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(timeout=5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._loop.close()
+        self._loop, self._thread = None, None
+        self._sites.clear()
 
     def _url(self, name: str) -> str:
-        if name not in self._servers:
+        if name not in self._sites:
             raise RuntimeError("DemoMarketServer is not started")
-        host, port = self._servers[name].server_address[:2]
+        host, port = self._sites[name].server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
     def requests(self, name: str) -> list[RequestRecord]:
         """Every request the site `name` received so far, in arrival order (for politeness tests)."""
-        return list(self._servers[name].requests)
+        return list(self._sites[name].requests)
 
     @property
     def avito_url(self) -> str:
