@@ -52,6 +52,8 @@ RAW_LISTING_SCHEMA = pa.schema(
         ("attributes", pa.string()),  # JSON: every attribute label -> the text the site printed
     ]
 )
+_SCRAPED_AT = RAW_LISTING_SCHEMA.field("scraped_at")
+_UNCOMMITTED_SCHEMA = RAW_LISTING_SCHEMA.remove(RAW_LISTING_SCHEMA.get_field_index("scraped_at"))
 
 _DUCKDB_TYPES = {
     pa.date32(): "date",
@@ -218,14 +220,19 @@ def storable_row(row: dict) -> dict:
     return {name: None if (value := row.get(name)) is None else fit(value) for name, fit in _ROW_FITTERS}
 
 
-def replace_partition(con, scrape_day: date, source: str, rows: list[dict], report: dict,
+def listing_table(rows: list[dict], scrape_day: date) -> pa.Table:
+    """A partition's parsed rows as raw.listings stores them, but for `scraped_at`, which the commit sets."""
+    return pa.Table.from_pylist([{**storable_row(row), "scrape_date": scrape_day} for row in rows],
+                                schema=_UNCOMMITTED_SCHEMA)
+
+
+def replace_partition(con, scrape_day: date, source: str, rows: list[dict] | pa.Table, report: dict,
                       failures: list[dict] | None = None) -> None:
-    """Swap one partition's rows, report and parse failures in a single transaction, so a rerun never duplicates."""
+    """Swap one partition's rows (parsed, or already a `listing_table`), report and parse failures in a single
+    transaction, so a rerun never duplicates."""
     scraped_at = datetime.now(timezone.utc)
-    table = pa.Table.from_pylist(
-        [{**storable_row(row), "scrape_date": scrape_day, "scraped_at": scraped_at} for row in rows],
-        schema=RAW_LISTING_SCHEMA,
-    )
+    table = rows if isinstance(rows, pa.Table) else listing_table(rows, scrape_day)
+    table = table.append_column(_SCRAPED_AT, pa.array([scraped_at] * table.num_rows, _SCRAPED_AT.type))
     ensure_raw_tables(con)
     con.execute("begin transaction")
     try:

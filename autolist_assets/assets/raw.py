@@ -3,7 +3,7 @@
 import os
 import time
 from typing import Optional
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from datetime import date
 from pathlib import Path
 
@@ -13,9 +13,7 @@ from autolist_assets import paths
 from autolist_assets.partitions import scrape_partitions
 from autolist_assets.raw_tables import ensure_raw_tables, record_failed_partition, replace_partition
 from autolist_assets.resources import WAREHOUSE_POOL, Marketplace, Warehouse
-from autolist_assets.sources import BrowserFetcher, HttpFetcher, PageArchive, reparse_archive, scrape_partition
-from autolist_assets.sources.archive import partial_path
-from autolist_assets.sources.scrape import ScrapeError, reusable_pages
+from autolist_assets.sources.batch import PartitionTask, run_partitions, worker_count
 
 RAW_GROUP = "raw"
 
@@ -32,6 +30,9 @@ class RawListingsConfig(dg.Config):
     min_interval_s: Optional[float] = None
     # Seconds to wait for one answer before retrying it (a page slower than this counts as a network fault).
     timeout_s: float = 30.0
+    # Processes scraping partitions at once (None = one per core). Only archives and sites on this machine get more
+    # than one: a live site always gets a single polite client.
+    workers: Optional[int] = None
 
 
 @dg.asset(
@@ -51,50 +52,45 @@ def raw_listings(
     keys = sorted(context.partition_keys)
     paths.ensure_writable()
     salt = paths.pii_salt()
+    tasks = [
+        PartitionTask(
+            source=key.keys_by_dimension["source"], day=date.fromisoformat(key.keys_by_dimension["date"]),
+            base_url=marketplace.base_url(key.keys_by_dimension["source"]),
+            archive_file=paths.archive_path(key.keys_by_dimension["source"], key.keys_by_dimension["date"]),
+            pii_salt=salt, refetch=config.refetch, incremental=config.incremental,
+            fetcher_kind=marketplace.fetcher_kind(key.keys_by_dimension["source"]),
+            min_interval_s=config.min_interval_s, timeout_s=config.timeout_s,
+        )
+        for key in keys
+    ]
+    workers = worker_count(tasks, config.workers)
+    if workers > 1:
+        context.log.info(f"{len(tasks)} partitions in {workers} worker processes")
     reports = []
     failed: list[dict] = []
     started = time.perf_counter()
     with ExitStack() as stack:
-        fetchers: dict[str, object] = {}
         con = stack.enter_context(warehouse.held())  # every partition still commits on its own
+        # closed first on the way out: a failing run stops its workers before the warehouse connection goes
+        outcomes = stack.enter_context(closing(
+            run_partitions(tasks, {}, workers, log=context.log.debug, open_fetcher=stack.enter_context)))
         for index, key in enumerate(keys, start=1):
-            day_text, source = key.keys_by_dimension["date"], key.keys_by_dimension["source"]
-            day = date.fromisoformat(day_text)
-            archive_file = paths.archive_path(source, day_text)
             try:
-                if config.refetch:
-                    if source not in fetchers:
-                        kind = marketplace.fetcher_kind(source)
-                        fetcher = BrowserFetcher(min_interval=config.min_interval_s, page_load_timeout=config.timeout_s) \
-                            if kind == "browser" else HttpFetcher(min_interval=config.min_interval_s, timeout=config.timeout_s)
-                        fetchers[source] = stack.enter_context(fetcher)
-                    archive_file.parent.mkdir(parents=True, exist_ok=True)
-                    # a crashed run's pages come first, then the last complete archive: both are already paid for
-                    # (a run killed outright leaves its pages in the .tmp file the next archive would overwrite)
-                    reuse = reusable_pages(archive_file, partial_path(archive_file),
-                                           archive_file.with_name(archive_file.name + ".tmp")) \
-                        if config.incremental else {}
-                    with PageArchive(archive_file) as archive:
-                        result = scrape_partition(
-                            source, day, marketplace.base_url(source), fetchers[source], archive, salt,
-                            log=context.log.debug, reuse=reuse,
-                        )
-                else:
-                    result = reparse_archive(source, day, archive_file, salt)
-            except ScrapeError as error:
+                task, outcome, error = next(outcomes)
+            except Exception as error:
+                if paths.is_write_failure(error):
+                    raise paths.write_error(error, tasks[index - 1].archive_file) from error
+                raise
+            if error is not None:
                 # the partition keeps its last complete rows; the pages that failed are recorded, and the run fails
                 # loudly once the other partitions are done
-                record_failed_partition(con, day, source, error.failures)
+                record_failed_partition(con, task.day, task.source, error.failures)
                 failed.append({"partition": str(key), "error": str(error), "failed_pages": len(error.failures)})
                 context.log.error(f"[{index}/{len(keys)}] {key}: FAILED, nothing committed: {error}")
                 continue
-            except Exception as error:
-                if paths.is_write_failure(error):
-                    raise paths.write_error(error, archive_file) from error
-                raise
-            report = result.report("fetch" if config.refetch else "reparse")
+            report = outcome.report
             try:
-                replace_partition(con, day, source, result.rows, report, result.failures)
+                replace_partition(con, task.day, task.source, outcome.table, report, outcome.failures)
             except Exception as error:
                 if paths.is_write_failure(error):
                     raise paths.write_error(error, warehouse.resolved_path()) from error

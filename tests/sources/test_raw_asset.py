@@ -9,6 +9,7 @@ from demo_truth import TODAY
 
 from autolist_assets import paths
 from autolist_assets.assets.raw import raw_listings
+from autolist_assets.partitions import window_range_tags
 from autolist_assets.resources import Marketplace, Warehouse
 from autolist_assets.sources import moteur
 from demo_market import DemoMarketServer, Faults, Market, MarketConfig
@@ -64,3 +65,36 @@ def test_a_parser_fix_and_an_offline_rematerialization_repair_history(tmp_path, 
     assert set(json.loads(statuses)) == {"200"}
     metadata = result.asset_materializations_for_node("raw_listings")[0].metadata
     assert metadata["updated_listings"].value == len(truth) and metadata["retries"].value == 0
+
+
+def _window_run(warehouse: Warehouse, marketplace: Marketplace, workers: int,
+                instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    # incremental off: the second warehouse must fetch every page again, not copy the first run's archive
+    config = {"ops": {"raw_listings": {"config": {"workers": workers, "incremental": False}}}}
+    return dg.materialize([raw_listings], instance=instance, run_config=config,
+                          resources={"warehouse": warehouse, "marketplace": marketplace},
+                          tags=window_range_tags(DAY - dt.timedelta(days=1), DAY))
+
+
+def test_partitions_scraped_by_worker_processes_load_the_rows_of_one_process(tmp_path, market):
+    from reliability.faults import warehouse_hashes
+
+    instance = dg.DagsterInstance.ephemeral()
+    warehouses = {workers: Warehouse(path=str(tmp_path / f"warehouse_{workers}.duckdb")) for workers in (1, 2)}
+    with DemoMarketServer(market) as server:
+        marketplace = Marketplace(avito_url=server.avito_url, moteur_url=server.moteur_url)
+        results = {workers: _window_run(warehouse, marketplace, workers, instance)
+                   for workers, warehouse in warehouses.items()}
+    assert all(result.success for result in results.values())
+    logged = {workers: [e.user_message for e in instance.all_logs(result.run_id) if "worker processes" in e.user_message]
+              for workers, result in results.items()}
+    assert logged == {1: [], 2: ["4 partitions in 2 worker processes"]}
+    expected = {ad.listing_id for day in (DAY, DAY - dt.timedelta(days=1)) for source in ("avito", "moteur")
+                for ad in market.listings(source, day)}
+    with duckdb.connect(warehouses[2].path, read_only=True) as con:
+        loaded = {r[0] for r in con.execute("select listing_id from raw.listings").fetchall()}
+        partitions = con.execute("select count(*) from raw.scrape_reports").fetchone()[0]
+    assert loaded == expected and partitions == 4
+    hashes = {workers: warehouse_hashes(tmp_path / f"warehouse_{workers}.duckdb", ("raw.listings",))
+              for workers in warehouses}
+    assert hashes[1] == hashes[2]
