@@ -68,9 +68,9 @@ def test_a_parser_fix_and_an_offline_rematerialization_repair_history(tmp_path, 
 
 
 def _window_run(warehouse: Warehouse, marketplace: Marketplace, workers: int,
-                instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+                instance: dg.DagsterInstance, refetch: bool = True) -> dg.ExecuteInProcessResult:
     # incremental off: the second warehouse must fetch every page again, not copy the first run's archive
-    config = {"ops": {"raw_listings": {"config": {"workers": workers, "incremental": False}}}}
+    config = {"ops": {"raw_listings": {"config": {"workers": workers, "incremental": False, "refetch": refetch}}}}
     return dg.materialize([raw_listings], instance=instance, run_config=config,
                           resources={"warehouse": warehouse, "marketplace": marketplace},
                           tags=window_range_tags(DAY - dt.timedelta(days=1), DAY))
@@ -85,6 +85,9 @@ def test_partitions_scraped_by_worker_processes_load_the_rows_of_one_process(tmp
         marketplace = Marketplace(avito_url=server.avito_url, moteur_url=server.moteur_url)
         results = {workers: _window_run(warehouse, marketplace, workers, instance)
                    for workers, warehouse in warehouses.items()}
+    # the server is gone: workers re-parsing the archives must not need it
+    reparsed = Warehouse(path=str(tmp_path / "warehouse_reparsed.duckdb"))
+    assert _window_run(reparsed, marketplace, 2, instance, refetch=False).success
     assert all(result.success for result in results.values())
     logged = {workers: [e.user_message for e in instance.all_logs(result.run_id) if "worker processes" in e.user_message]
               for workers, result in results.items()}
@@ -95,6 +98,6 @@ def test_partitions_scraped_by_worker_processes_load_the_rows_of_one_process(tmp
         loaded = {r[0] for r in con.execute("select listing_id from raw.listings").fetchall()}
         partitions = con.execute("select count(*) from raw.scrape_reports").fetchone()[0]
     assert loaded == expected and partitions == 4
-    hashes = {workers: warehouse_hashes(tmp_path / f"warehouse_{workers}.duckdb", ("raw.listings",))
-              for workers in warehouses}
-    assert hashes[1] == hashes[2]
+    hashes = {name: warehouse_hashes(tmp_path / f"warehouse_{name}.duckdb", ("raw.listings",))
+              for name in (1, 2, "reparsed")}
+    assert hashes[1] == hashes[2] == hashes["reparsed"]
