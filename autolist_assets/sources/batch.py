@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +110,11 @@ def run_partitions(tasks: list[PartitionTask], fetchers: dict[str, Fetcher], wor
     # spawn, not fork: the caller may hold threads (Dagster's, a warehouse connection) a fork would copy mid-state
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start_worker) as pool:
-        futures: list[Future] = [pool.submit(_run_in_worker, task) for task in tasks]
+        # each future leaves the queue once read: a done future keeps its partition's table alive
+        futures: deque[Future] = deque(pool.submit(_run_in_worker, task) for task in tasks)
         try:
-            for task, future in zip(tasks, futures):
+            for task in tasks:
+                future = futures.popleft()
                 try:
                     yield task, future.result(), None
                 except ScrapeError as error:
