@@ -8,7 +8,7 @@ and materializes every asset for the 30 days × 2 sites as one in-process run (s
 parse → raw → dbt → price model → predictions → recommender → serving snapshot). Then, unless
 --no-incremental, the marketplace moves on one day and a second pipeline process runs that day alone on
 top (the daily run). Stage figures come from the run's own step events; peak RSS per stage from sampling
-the pipeline process and its children (dbt) every 50 ms. The last line is one JSON object.
+the pipeline process and its children (dbt, the scrape's workers) every 50 ms. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -385,18 +385,21 @@ def daily_on(args, today: dt.date) -> dict:
 
 
 def output_digest(warehouse: Path) -> dict:
-    """Order-independent hashes of the main outputs, without the columns that record when the run happened."""
+    """Order-independent hashes of the main outputs, without what differs between two runs of the same market:
+    the times of the run, and the demo server's port in URLs (and in the row hash that covers them)."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
     out = {}
-    for table, drop in (("main.fct_listings", ["scraped_at", "first_scraped_at", "last_scraped_at"]),
-                        ("ml.price_predictions", ["model_version", "scored_on"]),
+    run_columns = ["scraped_at", "first_scraped_at", "last_scraped_at", "first_seen_at", "last_seen_at"]
+    for table, drop in (("main.fct_listings", run_columns),
+                        ("ml.price_predictions", ["model_version", "scored_on", "input_hash"]),
                         ("ml.user_recommendations", [])):
         columns = [c for (c,) in con.execute(
             "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
             "order by ordinal_position", [table]).fetchall() if c not in drop]
-        row = ", ".join(f'"{c}"' for c in columns)
+        row = ", ".join(f"""regexp_replace("{c}"::varchar, 'https?://127\\.0\\.0\\.1:[0-9]+', '', 'g')"""
+                        if c in ("url", "comparables", "explanation") else f'"{c}"' for c in columns)
         out[table] = con.execute(f"select count(*), sum(hash(({row}))) from {table}").fetchone()
         out[table] = [int(out[table][0]), str(out[table][1])]
     con.close()

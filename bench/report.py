@@ -79,7 +79,7 @@ def render_e2e(record: dict, result: dict) -> str:
             ["process start → run start (imports, Definitions, Dagster)", f"{_fmt(result.get('startup_s'))} s", "—"],
             ["`Definitions` import (fresh interpreter, median of 3)", f"{_fmt(result.get('definitions_import_s'))} s",
              f"`import dagster` alone: {_fmt(result.get('dagster_import_s'))} s"],
-            ["peak RSS, pipeline process and its children (dbt)", f"{_fmt(result.get('peak_rss_mb'))} MB",
+            ["peak RSS, pipeline process and its children (dbt, scrape workers)", f"{_fmt(result.get('peak_rss_mb'))} MB",
              "≤ 6,144 MB at 1,000,000"],
             ["listings/s per core (listings / wall / cores)", per_core,
              f"seed 83/core: {_fmt(result.get('vs_seed_per_core'))}× (goal ≥ 10×)"],
