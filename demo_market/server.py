@@ -96,11 +96,11 @@ class _Site:
             traceback.print_exc(file=sys.stderr)
             return Page(500, "text/plain; charset=utf-8", b"internal error")
 
-    def head(self, page: Page, length: int) -> bytes:
+    def head(self, page: Page) -> bytes:
         """Status line and headers, as http.server wrote them (its Server and Date headers first)."""
         lines = [f"HTTP/1.1 {page.status} {_REASONS.get(page.status, '')}", SERVER_HEADER,
                  f"Date: {formatdate(self.market.now().timestamp(), usegmt=True)}",
-                 f"Content-Type: {page.content_type}", f"Content-Length: {length}", "Cache-Control: no-cache",
+                 f"Content-Type: {page.content_type}", f"Content-Length: {len(page.body)}", "Cache-Control: no-cache",
                  *(f"{name}: {value}" for name, value in page.headers), "", ""]
         return "\r\n".join(lines).encode("latin-1")
 
@@ -153,7 +153,7 @@ class _Site:
         page = self.page_for(fault, path, base)
         if fault != "slow":
             self.record(arrived, path, user_agent, "truncated" if fault == "truncated" else str(page.status))
-        head = self.head(page, len(page.body))
+        head = self.head(page)
         if fault == "truncated":
             writer.write(head + page.body[: len(page.body) // 2])
             await writer.drain()

@@ -73,7 +73,7 @@ def raw_listings(
         con = stack.enter_context(warehouse.held())  # every partition still commits on its own
         # closed first on the way out: a failing run stops its workers before the warehouse connection goes
         outcomes = stack.enter_context(closing(
-            run_partitions(tasks, {}, workers, log=context.log.debug, open_fetcher=stack.enter_context)))
+            run_partitions(tasks, workers, log=context.log.debug, open_fetcher=stack.enter_context)))
         for index, key in enumerate(keys, start=1):
             try:
                 task, outcome, error = next(outcomes)

@@ -92,15 +92,15 @@ def worker_count(tasks: list[PartitionTask], requested: int | None = None) -> in
     return max(1, min(requested, len(tasks)))
 
 
-def run_partitions(tasks: list[PartitionTask], fetchers: dict[str, Fetcher], workers: int = 1,
-                   log: Callable[[str], None] | None = None,
+def run_partitions(tasks: list[PartitionTask], workers: int = 1, log: Callable[[str], None] | None = None,
                    open_fetcher: Callable[[Fetcher], Fetcher] = lambda fetcher: fetcher,
                    ) -> Iterator[tuple[PartitionTask, PartitionOutcome | None, ScrapeError | None]]:
     """Each task's outcome, or the ScrapeError that stopped it, in task order. Any other error ends the batch.
 
-    With `workers` > 1 the tasks run in that many spawned processes (each keeps one fetcher per site across its
-    partitions), while the caller consumes the outcomes; `fetchers`, `log` and `open_fetcher` then go unused."""
+    Every process keeps one fetcher per site across its partitions. With `workers` > 1 the tasks run in that many
+    spawned processes while the caller consumes the outcomes; `log` and `open_fetcher` then go unused."""
     if workers <= 1:
+        fetchers: dict[str, Fetcher] = {}
         for task in tasks:
             try:
                 yield task, run_partition(task, fetchers, log, open_fetcher), None
