@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from contextlib import contextmanager
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator, Optional
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
+from pydantic import PrivateAttr
 
 from autolist_assets import paths
 
@@ -26,12 +28,38 @@ DEMO_MOTEUR_URL = "http://127.0.0.1:8766"
 
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file; connections are opened per use and closed straight after (`held` keeps one for a
-    step of many commits)."""
+    step of many commits). A run that uses it holds `<warehouse>.lock` from start to end, so two runs on one machine
+    take turns even when the pool does not keep them apart."""
 
     path: str = ""
+    _run_lock: Optional[IO] = PrivateAttr(default=None)
 
     def resolved_path(self) -> str:
         return self.path or str(paths.warehouse_path())
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # The duckdb_warehouse pool alone is not enough with SQLite instance storage: two processes polling for the
+        # freed slot can both claim it (a select, then an update, with no row lock), and then one run meets
+        # DuckDB's file lock. An OS lock cannot race, and it is released if the process dies. Sensors only read, and
+        # already skip a tick while a run writes: they never wait here.
+        if context.dagster_run is None:
+            return
+        try:
+            lock = open(f"{self.resolved_path()}.lock", "a")
+        except OSError:
+            return  # a data dir that refuses writes: the assets' own checks name it
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if context.log is not None:
+                context.log.info(f"waiting for another run to finish with {self.resolved_path()}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        self._run_lock = lock
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()  # closing the file releases the lock
+            self._run_lock = None
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

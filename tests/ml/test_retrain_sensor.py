@@ -34,9 +34,10 @@ def price_predictions_stub() -> None: ...
 def tick(sensor, instance, resource, cursor):
     # The sensor targets the two ML assets, so its context needs definitions that hold them.
     definitions = dg.Definitions(assets=[price_model_stub, price_predictions_stub], sensors=[sensor])
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource},
-                                      definitions=definitions)
-    return sensor.evaluate_tick(context)
+    # a context manager: the warehouse resource has a set-up and a tear-down (the run lock, taken only by runs)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource},
+                                 definitions=definitions) as context:
+        return sensor.evaluate_tick(context)
 
 
 def test_19999_new_listings_skip_with_a_reason_and_20000_request_one_retrain(warehouse):
