@@ -44,15 +44,17 @@ class Warehouse(dg.ConfigurableResource):
         # already skip a tick while a run writes: they never wait here.
         if context.dagster_run is None:
             return
+        path = Path(self.resolved_path())
         try:
-            lock = open(f"{self.resolved_path()}.lock", "a")
+            path.parent.mkdir(parents=True, exist_ok=True)  # a first run creates the data dir
+            lock = open(f"{path}.lock", "a")
         except OSError:
             return  # a data dir that refuses writes: the assets' own checks name it
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if context.log is not None:
-                context.log.info(f"waiting for another run to finish with {self.resolved_path()}")
+                context.log.info(f"waiting for another run to finish with {path}")
             fcntl.flock(lock, fcntl.LOCK_EX)
         self._run_lock = lock
 
