@@ -54,14 +54,12 @@ def raw_listings(
     salt = paths.pii_salt()
     tasks = [
         PartitionTask(
-            source=key.keys_by_dimension["source"], day=date.fromisoformat(key.keys_by_dimension["date"]),
-            base_url=marketplace.base_url(key.keys_by_dimension["source"]),
-            archive_file=paths.archive_path(key.keys_by_dimension["source"], key.keys_by_dimension["date"]),
-            pii_salt=salt, refetch=config.refetch, incremental=config.incremental,
-            fetcher_kind=marketplace.fetcher_kind(key.keys_by_dimension["source"]),
+            source=source, day=date.fromisoformat(day), base_url=marketplace.base_url(source),
+            archive_file=paths.archive_path(source, day), pii_salt=salt, refetch=config.refetch,
+            incremental=config.incremental, fetcher_kind=marketplace.fetcher_kind(source),
             min_interval_s=config.min_interval_s, timeout_s=config.timeout_s,
         )
-        for key in keys
+        for source, day in ((key.keys_by_dimension["source"], key.keys_by_dimension["date"]) for key in keys)
     ]
     workers = worker_count(tasks, config.workers)
     if workers > 1:

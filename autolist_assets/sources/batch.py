@@ -49,7 +49,6 @@ class PartitionTask:
 class PartitionOutcome:
     """A partition's rows, fitted to raw.listings, with its scrape report and the pages that failed."""
 
-    task: PartitionTask
     report: dict
     table: pa.Table
     failures: list[dict]
@@ -75,7 +74,7 @@ def run_partition(task: PartitionTask, fetchers: dict[str, Fetcher], log: Callab
                                       task.pii_salt, log=log, reuse=reuse)
     else:
         result = reparse_archive(task.source, task.day, task.archive_file, task.pii_salt)
-    return PartitionOutcome(task, result.report("fetch" if task.refetch else "reparse"),
+    return PartitionOutcome(result.report("fetch" if task.refetch else "reparse"),
                             listing_table(result.rows, task.day), result.failures)
 
 
@@ -108,8 +107,7 @@ def run_partitions(tasks: list[PartitionTask], workers: int = 1, log: Callable[[
                 yield task, None, error
         return
     # spawn, not fork: the caller may hold threads (Dagster's, a warehouse connection) a fork would copy mid-state
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         # each future leaves the queue once read: a done future keeps its partition's table alive
         futures: deque[Future] = deque(pool.submit(_run_in_worker, task) for task in tasks)
         try:
@@ -126,12 +124,8 @@ def run_partitions(tasks: list[PartitionTask], workers: int = 1, log: Callable[[
 
 # ------------------------------------------------------------------------------------------ in a worker process
 
+# the HTTP fetchers only hold sockets, which the process's exit closes; browsers never run in a pool
 _worker_fetchers: dict[str, Fetcher] = {}
-
-
-def _start_worker() -> None:
-    # the HTTP fetchers only hold sockets, which the process's exit closes; browsers never run in a pool
-    _worker_fetchers.clear()
 
 
 def _run_in_worker(task: PartitionTask) -> PartitionOutcome:
