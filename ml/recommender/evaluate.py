@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.recommender.interactions import _active_spans
-from ml.recommender.model import ItemFeatures, Recommender, best_positions
+from ml.recommender.model import SAMPLE_STRIDE, ItemFeatures, Recommender, best_positions
 
 METHODS = ("popularity", "content", "collaborative", "hybrid")
 
@@ -27,9 +27,7 @@ def time_split(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _ndcg(hits: np.ndarray, n_relevant: int) -> float:
-    gains = hits / np.log2(np.arange(2, hits.size + 2))
-    ideal = (1.0 / np.log2(np.arange(2, min(n_relevant, hits.size) + 2))).sum()
-    return float(gains.sum() / ideal) if ideal else 0.0
+    return float(_ndcg_rows(hits[None, :], n_relevant)[0])
 
 
 def _cases(model: Recommender, train: pd.DataFrame, test: pd.DataFrame, users: np.ndarray):
@@ -37,28 +35,33 @@ def _cases(model: Recommender, train: pd.DataFrame, test: pd.DataFrame, users: n
     first, last = _active_spans(model.items)
     trained_counts = train.groupby("user_id").size()
     warm_items = model.popularity > 0
-    test_by_user = dict(tuple(test.groupby("user_id")))
-    train_by_user = dict(tuple(train.groupby("user_id")))
+    # item numbers of every training and held-out event at once, then each user's share of them
+    seen_by_user = _positions_by_user(model, train)
+    held_by_user = _positions_by_user(model, test)
     # each user's held-out day (the day of their first held-out event), for every user at once
     held_days = test.groupby("user_id")["ts"].first().dt.floor("D")
     if held_days.dt.tz is not None:
         held_days = held_days.dt.tz_convert("UTC").dt.tz_localize(None)
     held_days = pd.Series(held_days.to_numpy().astype("datetime64[D]").astype("int64"), index=held_days.index)
     for user in users:
-        held = test_by_user[user]
         day = held_days[user]
         allowed = (first <= day) & (last >= day)
-        seen = train_by_user.get(user)
-        if seen is not None:
-            seen_items = model.positions(seen["listing_key"])
+        seen_items = seen_by_user.get(user)
+        if seen_items is not None:
             allowed[seen_items[seen_items >= 0]] = False
-        relevant = model.positions(held["listing_key"])
+        relevant = held_by_user[user]
         relevant = relevant[relevant >= 0]
         relevant = np.unique(relevant[allowed[relevant]])
         if relevant.size == 0:
             continue
         segments = ["all"] + (["cold_users"] if trained_counts.get(user, 0) <= 2 else [])
         yield user, allowed, relevant, relevant[~warm_items[relevant]], segments
+
+
+def _positions_by_user(model: Recommender, events: pd.DataFrame) -> dict:
+    """user → the item numbers of their events in event order (-1 for listings the model does not know)."""
+    positions = model.positions(events["listing_key"])
+    return {user: positions[rows] for user, rows in events.groupby("user_id").indices.items()}
 
 
 def _sample_users(test: pd.DataFrame, max_users: int, seed: int) -> np.ndarray:
@@ -94,12 +97,18 @@ def tune_weights(listings: pd.DataFrame | ItemFeatures, interactions: pd.DataFra
             content = collaborative if content is None else content
             candidates = _pool(np.flatnonzero(allowed), content, collaborative, popularity, k)
             newcomers = {m: model._top(content, allowed & cold, m) for m in range(1, fresh + 1)}
-            parts = content[candidates], collaborative[candidates], popularity[candidates]
-            for g, weights in enumerate(WEIGHT_GRID):
-                scores = weights[0] * parts[0] + weights[1] * parts[1] + weights[2] * parts[2]
-                top = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
-                totals[g] += _ndcg(np.isin(top, relevant).astype(float), relevant.size)
+            scores = _grid_scores((content[candidates], collaborative[candidates], popularity[candidates]))
+            tops = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
+            totals += _ndcg_rows(np.isin(tops, relevant).astype(float), relevant.size)
     return WEIGHT_GRID[int(np.argmax(totals))]
+
+
+def _grid_scores(parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """One row of candidate scores per weighting of WEIGHT_GRID, each the float the one-weighting sum
+    `w[0] * parts[0] + w[1] * parts[1] + w[2] * parts[2]` gives (every weight cast to its part's type, as a
+    Python float is), so that ties and their order stay the same."""
+    weights = np.asarray(WEIGHT_GRID)
+    return sum(weights[:, [i]].astype(part.dtype) * part for i, part in enumerate(parts))
 
 
 def _chunks(iterable, size: int):
@@ -127,21 +136,58 @@ def _pool(candidates: np.ndarray, content: np.ndarray, collaborative: np.ndarray
 
 def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: np.ndarray, fresh: int,
                      newcomers: dict[int, np.ndarray]) -> np.ndarray:
-    """Recommender.top_items (hybrid) given the allowed items and their scores, with the fresh-slot picks for
-    each number of missing places computed beforehand (they depend on content scores only)."""
-    top = candidates[np.argsort(-scores)] if candidates.size <= k else candidates[best_positions(scores, k)]
-    if fresh == 0 or top.size < k:
-        return top
-    missing = fresh - int(cold[top].sum())
-    if missing <= 0:
-        return top
-    chosen = newcomers[missing]
-    if chosen.size == 0:
-        return top
-    warm_positions = np.flatnonzero(~cold[top])
-    dropped = set(warm_positions[-chosen.size:].tolist())
-    kept = np.array([item for position, item in enumerate(top) if position not in dropped], dtype=top.dtype)
-    return np.concatenate([kept, chosen])
+    """Recommender.top_items (hybrid) for each row of scores over the same allowed items, one row of items per
+    row of scores, with the fresh-slot picks for each number of missing places computed beforehand (they depend
+    on content scores only). Row by row it is what best_positions and top_items give one score vector."""
+    tops = candidates[np.argsort(-scores, axis=1) if candidates.size <= k else _best_positions_by_row(scores, k)]
+    if fresh == 0 or candidates.size < k:
+        return tops
+    cold_top = cold[tops]
+    missing = fresh - cold_top.sum(axis=1)
+    for count in np.unique(missing[missing > 0]):
+        chosen = newcomers[count]
+        if chosen.size == 0:
+            continue
+        rows = np.flatnonzero(missing == count)
+        # drop the lowest-ranked warm items to make room; new listings go last, after the earned places
+        warm = ~cold_top[rows]
+        warm_from_end = np.cumsum(warm[:, ::-1], axis=1)[:, ::-1]
+        kept = tops[rows][~(warm & (warm_from_end <= chosen.size))].reshape(rows.size, k - chosen.size)
+        tops[rows] = np.concatenate([kept, np.broadcast_to(chosen, (rows.size, chosen.size))], axis=1)
+    return tops
+
+
+def _best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
+    """best_positions of each row of scores, for rows longer than k.
+
+    As there, the k-th largest of every 16th value bounds each row's k best from below; the items at or above
+    their row's bound in any row are few, and a row whose k best among them are distinct and clear of the rest
+    has them as its only answer. Other rows (ties) go through best_positions itself."""
+    rows, size = scores.shape
+    if size > k * SAMPLE_STRIDE * 4:
+        sample = scores[:, ::SAMPLE_STRIDE]
+        bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+        if np.isfinite(bound).all():
+            pool = np.flatnonzero((scores >= bound[:, None]).any(axis=0))
+            chosen = scores[:, pool]
+            part = np.argpartition(-chosen, k - 1, axis=1)[:, :k] if pool.size > k else np.tile(np.arange(k), (rows, 1))
+            top = np.take_along_axis(chosen, part, axis=1)
+            order = np.argsort(-top, axis=1)
+            top = np.take_along_axis(top, order, axis=1)
+            clear = (top[:, :-1] != top[:, 1:]).all(axis=1) & ((chosen >= top[:, -1:]).sum(axis=1) == k)
+            best = pool[np.take_along_axis(part, order, axis=1)]
+            for row in np.flatnonzero(~clear):
+                best[row] = best_positions(scores[row], k)
+            return best
+    part = np.argpartition(-scores, k, axis=1)[:, :k]
+    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
+
+
+def _ndcg_rows(hits: np.ndarray, n_relevant: int) -> np.ndarray:
+    """NDCG of each row of hits (1.0 where the item at that rank is relevant) against n_relevant relevant items."""
+    gains = hits / np.log2(np.arange(2, hits.shape[1] + 2))
+    ideal = (1.0 / np.log2(np.arange(2, min(n_relevant, hits.shape[1]) + 2))).sum()
+    return gains.sum(axis=1) / ideal if ideal else np.zeros(len(hits))
 
 
 def _batch(model: Recommender) -> int:

@@ -62,7 +62,7 @@ def content_matrix(listings: pd.DataFrame, reference_year: int) -> np.ndarray:
     return matrix / (np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9)
 
 
-_SAMPLE_STRIDE = 16
+SAMPLE_STRIDE = 16
 
 
 def best_positions(values: np.ndarray, k: int) -> np.ndarray:
@@ -74,8 +74,8 @@ def best_positions(values: np.ndarray, k: int) -> np.ndarray:
     order are the only answer, the one the whole-array path gives too; ties fall back to that path, which
     keeps its own choice among equals.
     """
-    if values.size > k * _SAMPLE_STRIDE * 4:
-        sample = values[::_SAMPLE_STRIDE]
+    if values.size > k * SAMPLE_STRIDE * 4:
+        sample = values[::SAMPLE_STRIDE]
         bound = np.partition(sample, sample.size - k)[sample.size - k]
         pool = np.flatnonzero(values >= bound) if np.isfinite(bound) else np.empty(0, dtype=np.int64)
         if pool.size >= k:
@@ -157,7 +157,8 @@ class Recommender:
         )
         covisit = cls._covisitation(ratings, neighbours)
         popularity = np.asarray(ratings.sum(axis=0)).ravel()
-        history = {user: frame.drop(columns="user_id") for user, frame in weighted.groupby("user_id", sort=False)}
+        # grouping the frame without its user column spares a copy of every user's rows (drop per group)
+        history = dict(tuple(weighted.drop(columns="user_id").groupby(weighted["user_id"], sort=False)))
         return cls(items, features.content, covisit, popularity, history, weights, index)
 
     @staticmethod

@@ -208,3 +208,34 @@ def test_best_positions_match_a_full_partition_and_sort(k):
         assert np.array_equal(best_positions(values, k), expected), (trial, values.size)
     distinct = rng.permutation(100_000).astype(float)  # position of value v: where the permutation put it
     assert best_positions(distinct, k).tolist() == [int(np.flatnonzero(distinct == 99_999 - i)[0]) for i in range(k)]
+
+
+@pytest.mark.parametrize("k", [1, 10, 40])
+def test_weight_grid_tops_are_each_rows_best_positions_and_fresh_slots(k):
+    """The weight tuning's top-k of many score rows at once equals best_positions and top_items' fresh-slot rule
+    applied to each row alone, ties and short candidate lists included."""
+    from ml.recommender.evaluate import _best_positions_by_row, _top_items_among
+    from ml.recommender.model import best_positions
+
+    rng = np.random.default_rng(k)
+    for trial in range(40):
+        size = int(rng.integers(k, 20_000)) if trial % 7 else int(rng.integers(1, k + 2))
+        scores = rng.random((12, size)).astype(np.float32)
+        if trial % 3 == 0:
+            scores = np.round(scores, 3)  # ties, at the boundary too
+        if size > k:
+            assert np.array_equal(_best_positions_by_row(scores, k), [best_positions(row, k) for row in scores]), trial
+        candidates = np.sort(rng.choice(50_000, size, replace=False))
+        cold = rng.random(50_000) < 0.3
+        fresh = min(2, k // 2)
+        newcomers = {m: np.sort(rng.choice(np.flatnonzero(cold), int(rng.integers(0, m + 1)), replace=False))
+                     for m in range(1, fresh + 1)}
+        tops = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
+        for row, top in zip(scores, tops):
+            expected = candidates[np.argsort(-row)] if size <= k else candidates[best_positions(row, k)]
+            missing = fresh - int(cold[expected].sum())
+            if fresh and size >= k and missing > 0 and newcomers[missing].size:
+                chosen = newcomers[missing]
+                warm = np.flatnonzero(~cold[expected])
+                expected = np.concatenate([np.delete(expected, warm[-chosen.size:]), chosen])
+            assert top.tolist() == expected.tolist(), trial
