@@ -233,8 +233,9 @@ def _evaluate(listings: pd.DataFrame | ItemFeatures, interactions: pd.DataFrame,
     for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
         scored = model.scores_for_users_by_method([case[0] for case in cases], METHODS, batch)
         for (user, allowed, relevant, cold_relevant, segments), (_, by_method) in zip(cases, scored):
+            candidates = np.flatnonzero(allowed)
             for method, (scores, content) in zip(METHODS, by_method):
-                top = model.top_items(scores, allowed, k, method, content)
+                top = model.top_items(scores, allowed, k, method, content, candidates)
                 recommended[method].update(top.tolist())
                 hits = np.isin(top, relevant).astype(float)
                 for segment in segments:

@@ -357,21 +357,24 @@ class Recommender:
         return allowed
 
     @staticmethod
-    def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
-        candidates = np.flatnonzero(allowed)
+    def _top(scores: np.ndarray, allowed: np.ndarray, k: int, candidates: np.ndarray | None = None) -> np.ndarray:
+        """The k best allowed items, best first; `candidates` is np.flatnonzero(allowed) when the caller has it."""
+        candidates = np.flatnonzero(allowed) if candidates is None else candidates
         if candidates.size <= k:
             return candidates[np.argsort(-scores[candidates])]
         return candidates[best_positions(scores[candidates], k)]
 
     def top_items(
-        self, scores: np.ndarray, allowed: np.ndarray, k: int, method: str = "hybrid", content: np.ndarray | None = None
+        self, scores: np.ndarray, allowed: np.ndarray, k: int, method: str = "hybrid", content: np.ndarray | None = None,
+        candidates: np.ndarray | None = None,
     ) -> np.ndarray:
         """The k best allowed items; a hybrid list keeps its last `fresh_slots` places for new listings.
 
         New listings compete for those places on taste alone (content scores, when given): their
-        inherited popularity says nothing about them.
+        inherited popularity says nothing about them. `candidates` (the allowed item numbers) spares a pass over
+        every item when several score vectors share one mask.
         """
-        top = self._top(scores, allowed, k)
+        top = self._top(scores, allowed, k, candidates)
         fresh = min(self.fresh_slots, k // 2) if method == "hybrid" else 0
         if fresh == 0 or top.size < k:
             return top
