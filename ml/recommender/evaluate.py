@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.recommender.interactions import _active_spans
-from ml.recommender.model import SAMPLE_STRIDE, ItemFeatures, Recommender, best_positions
+from ml.recommender.model import ItemFeatures, Recommender, best_positions, best_positions_by_row
 
 METHODS = ("popularity", "content", "collaborative", "hybrid")
 
@@ -139,7 +139,7 @@ def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: n
     """Recommender.top_items (hybrid) for each row of scores over the same allowed items, one row of items per
     row of scores, with the fresh-slot picks for each number of missing places computed beforehand (they depend
     on content scores only). Row by row it is what best_positions and top_items give one score vector."""
-    tops = candidates[np.argsort(-scores, axis=1) if candidates.size <= k else _best_positions_by_row(scores, k)]
+    tops = candidates[np.argsort(-scores, axis=1) if candidates.size <= k else best_positions_by_row(scores, k)]
     if fresh == 0 or candidates.size < k:
         return tops
     cold_top = cold[tops]
@@ -155,32 +155,6 @@ def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: n
         kept = tops[rows][~(warm & (warm_from_end <= chosen.size))].reshape(rows.size, k - chosen.size)
         tops[rows] = np.concatenate([kept, np.broadcast_to(chosen, (rows.size, chosen.size))], axis=1)
     return tops
-
-
-def _best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
-    """best_positions of each row of scores, for rows longer than k.
-
-    As there, the k-th largest of every 16th value bounds each row's k best from below; the items at or above
-    their row's bound in any row are few, and a row whose k best among them are distinct and clear of the rest
-    has them as its only answer. Other rows (ties) go through best_positions itself."""
-    rows, size = scores.shape
-    if size > k * SAMPLE_STRIDE * 4:
-        sample = scores[:, ::SAMPLE_STRIDE]
-        bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
-        if np.isfinite(bound).all():
-            pool = np.flatnonzero((scores >= bound[:, None]).any(axis=0))
-            chosen = scores[:, pool]
-            part = np.argpartition(-chosen, k - 1, axis=1)[:, :k] if pool.size > k else np.tile(np.arange(k), (rows, 1))
-            top = np.take_along_axis(chosen, part, axis=1)
-            order = np.argsort(-top, axis=1)
-            top = np.take_along_axis(top, order, axis=1)
-            clear = (top[:, :-1] != top[:, 1:]).all(axis=1) & ((chosen >= top[:, -1:]).sum(axis=1) == k)
-            best = pool[np.take_along_axis(part, order, axis=1)]
-            for row in np.flatnonzero(~clear):
-                best[row] = best_positions(scores[row], k)
-            return best
-    part = np.argpartition(-scores, k, axis=1)[:, :k]
-    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
 
 
 def _ndcg_rows(hits: np.ndarray, n_relevant: int) -> np.ndarray:

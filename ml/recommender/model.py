@@ -62,7 +62,7 @@ def content_matrix(listings: pd.DataFrame, reference_year: int) -> np.ndarray:
     return matrix / (np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9)
 
 
-SAMPLE_STRIDE = 16
+_SAMPLE_STRIDE = 16
 
 
 def best_positions(values: np.ndarray, k: int) -> np.ndarray:
@@ -74,8 +74,8 @@ def best_positions(values: np.ndarray, k: int) -> np.ndarray:
     order are the only answer, the one the whole-array path gives too; ties fall back to that path, which
     keeps its own choice among equals.
     """
-    if values.size > k * SAMPLE_STRIDE * 4:
-        sample = values[::SAMPLE_STRIDE]
+    if values.size > k * _SAMPLE_STRIDE * 4:
+        sample = values[::_SAMPLE_STRIDE]
         bound = np.partition(sample, sample.size - k)[sample.size - k]
         pool = np.flatnonzero(values >= bound) if np.isfinite(bound) else np.empty(0, dtype=np.int64)
         if pool.size >= k:
@@ -86,6 +86,32 @@ def best_positions(values: np.ndarray, k: int) -> np.ndarray:
                 return pool[part[np.argsort(-top)]]
     part = np.argpartition(-values, k)[:k]
     return part[np.argsort(-values[part])]
+
+
+def best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
+    """best_positions of each row of a 2-D array of scores, for rows longer than k (the weight tuning's grid).
+
+    As above, the k-th largest of every 16th value bounds each row's k best from below; the items at or above
+    their row's bound in any row are few, and a row whose k best among them are distinct and clear of the rest
+    has them as its only answer. Other rows (ties) go through best_positions itself."""
+    rows, size = scores.shape
+    if size > k * _SAMPLE_STRIDE * 4:
+        sample = scores[:, ::_SAMPLE_STRIDE]
+        bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+        if np.isfinite(bound).all():
+            pool = np.flatnonzero((scores >= bound[:, None]).any(axis=0))
+            chosen = scores[:, pool]
+            part = np.argpartition(-chosen, k - 1, axis=1)[:, :k] if pool.size > k else np.tile(np.arange(k), (rows, 1))
+            top = np.take_along_axis(chosen, part, axis=1)
+            order = np.argsort(-top, axis=1)
+            top = np.take_along_axis(top, order, axis=1)
+            clear = (top[:, :-1] != top[:, 1:]).all(axis=1) & ((chosen >= top[:, -1:]).sum(axis=1) == k)
+            best = pool[np.take_along_axis(part, order, axis=1)]
+            for row in np.flatnonzero(~clear):
+                best[row] = best_positions(scores[row], k)
+            return best
+    part = np.argpartition(-scores, k, axis=1)[:, :k]
+    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
 
 
 def _scale(scores: np.ndarray, in_place: bool = False) -> np.ndarray:
@@ -282,7 +308,8 @@ class Recommender:
         return scored
 
     def _hybrid(self, collaborative: np.ndarray, content: np.ndarray) -> np.ndarray:
-        """The weighted blend of content, collaborative and popularity scores (left unchanged)."""
+        """The weighted blend of content, collaborative and popularity scores, in a new array (the inputs are the
+        other methods' scores too)."""
         popularity = self._popularity_scaled()
         # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence.
         # It inherits the mean of the listings of its own model (the median listing's when none is warm),

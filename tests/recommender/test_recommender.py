@@ -214,8 +214,8 @@ def test_best_positions_match_a_full_partition_and_sort(k):
 def test_weight_grid_tops_are_each_rows_best_positions_and_fresh_slots(k):
     """The weight tuning's top-k of many score rows at once equals best_positions and top_items' fresh-slot rule
     applied to each row alone, ties and short candidate lists included."""
-    from ml.recommender.evaluate import _best_positions_by_row, _top_items_among
-    from ml.recommender.model import best_positions
+    from ml.recommender.evaluate import _top_items_among
+    from ml.recommender.model import best_positions, best_positions_by_row
 
     rng = np.random.default_rng(k)
     for trial in range(40):
@@ -224,7 +224,7 @@ def test_weight_grid_tops_are_each_rows_best_positions_and_fresh_slots(k):
         if trial % 3 == 0:
             scores = np.round(scores, 3)  # ties, at the boundary too
         if size > k:
-            assert np.array_equal(_best_positions_by_row(scores, k), [best_positions(row, k) for row in scores]), trial
+            assert np.array_equal(best_positions_by_row(scores, k), [best_positions(row, k) for row in scores]), trial
         candidates = np.sort(rng.choice(50_000, size, replace=False))
         cold = rng.random(50_000) < 0.3
         fresh = min(2, k // 2)
