@@ -9,14 +9,18 @@ model trained on everything. The last line printed is one JSON object of the fig
 import argparse
 import json
 import resource
+import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from demo_market import Market, MarketConfig
-from ml.recommender import InteractionConfig, evaluate, generate_interactions, train_recommender
+# this checkout's code, not the one the venv has installed (a git worktree of an older commit, say)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from demo_market import Market, MarketConfig  # noqa: E402
+from ml.recommender import InteractionConfig, evaluate, generate_interactions, train_recommender  # noqa: E402
 
 TODAY = date(2026, 11, 1)
 DAYS = 30
