@@ -455,7 +455,8 @@ def main() -> None:
 
     median_run = sorted(results, key=lambda s: s["wall_s"])[len(results) // 2]
     listings = median_run["counts"]["raw_listings"]
-    wall = statistics.median(s["wall_s"] for s in results)
+    # the figure printed, so that the rates below are the printed listings over the printed wall
+    wall = round(statistics.median(s["wall_s"] for s in results), 1)
     summary = {
         "benchmark": "e2e",
         "date": dt.date.today().isoformat(),
@@ -468,7 +469,7 @@ def main() -> None:
         "served": median_run["served"],
         "pages": median_run["counts"]["pages"],
         "fct_listings": median_run["counts"]["fct_listings"],
-        "wall_s": round(wall, 1),
+        "wall_s": wall,
         "wall_s_runs": [s["wall_s"] for s in results],
         "startup_s": median_run["startup_s"],
         "peak_rss_mb": max(s["peak_rss_mb"] for s in results),

@@ -35,7 +35,10 @@ def test_e2e_benchmark_runs_the_whole_graph_and_prints_its_figures(tmp_path):
     assert 0.5 * result["listings"] < result["fct_listings"] <= result["listings"]
     cores = os.cpu_count() or 1
     assert result["listings_per_s_per_core"] == round(result["listings"] / result["wall_s"] / cores, 1)
-    assert 0 < result["definitions_import_s"] < result["startup_s"] < result["wall_s"]
+    # the import figure is the median of fresh interpreters timed apart from the runs, so on a machine whose speed
+    # drifts it can exceed the run's own start-up (3.15 against 2.84 s once); each stays a part of the wall time
+    assert 0 < result["startup_s"] < result["wall_s"]
+    assert 0 < result["dagster_import_s"] < result["definitions_import_s"] < result["wall_s"]
     stages = {s["stage"]: s for s in result["stages"]}
     for stage in ("scrape+archive+parse+raw", "dbt staging+int (partitioned)", "dbt marts", "price model",
                   "predictions", "recommender", "serving snapshot"):
