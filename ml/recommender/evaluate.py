@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.recommender.interactions import _active_spans
-from ml.recommender.model import ItemFeatures, Recommender, best_positions, best_positions_by_row
+from ml.recommender.model import ItemFeatures, Recommender, best_positions, best_positions_by_row, fill_fresh_slots
 
 METHODS = ("popularity", "content", "collaborative", "hybrid")
 
@@ -136,25 +136,12 @@ def _pool(candidates: np.ndarray, content: np.ndarray, collaborative: np.ndarray
 
 def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: np.ndarray, fresh: int,
                      newcomers: dict[int, np.ndarray]) -> np.ndarray:
-    """Recommender.top_items (hybrid) for each row of scores over the same allowed items, one row of items per
-    row of scores, with the fresh-slot picks for each number of missing places computed beforehand (they depend
-    on content scores only). Row by row it is what best_positions and top_items give one score vector."""
+    """Recommender.top_items (hybrid) of each row of scores over the same allowed items, with the fresh-slot picks
+    for each number of missing places computed beforehand (they depend on content scores only)."""
     tops = candidates[np.argsort(-scores, axis=1) if candidates.size <= k else best_positions_by_row(scores, k)]
     if fresh == 0 or candidates.size < k:
         return tops
-    cold_top = cold[tops]
-    missing = fresh - cold_top.sum(axis=1)
-    for count in np.unique(missing[missing > 0]):
-        chosen = newcomers[count]
-        if chosen.size == 0:
-            continue
-        rows = np.flatnonzero(missing == count)
-        # drop the lowest-ranked warm items to make room; new listings go last, after the earned places
-        warm = ~cold_top[rows]
-        warm_from_end = np.cumsum(warm[:, ::-1], axis=1)[:, ::-1]
-        kept = tops[rows][~(warm & (warm_from_end <= chosen.size))].reshape(rows.size, k - chosen.size)
-        tops[rows] = np.concatenate([kept, np.broadcast_to(chosen, (rows.size, chosen.size))], axis=1)
-    return tops
+    return fill_fresh_slots(tops, cold, fresh, newcomers.__getitem__)
 
 
 def _ndcg_rows(hits: np.ndarray, n_relevant: int) -> np.ndarray:

@@ -114,6 +114,24 @@ def best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
 
 
+def fill_fresh_slots(tops: np.ndarray, cold: np.ndarray, fresh: int, newcomers) -> np.ndarray:
+    """Rows of full top-k lists (2-D, changed in place) with their last `fresh` places kept for new listings: a row
+    holding `missing` cold items too few drops its lowest-ranked warm items for `newcomers(missing)`, which go last,
+    after the earned places."""
+    cold_top = cold[tops]
+    missing = fresh - cold_top.sum(axis=1)
+    for count in np.unique(missing[missing > 0]):
+        chosen = newcomers(int(count))
+        if chosen.size == 0:
+            continue
+        rows = np.flatnonzero(missing == count)
+        warm = ~cold_top[rows]
+        warm_from_end = np.cumsum(warm[:, ::-1], axis=1)[:, ::-1]
+        kept = tops[rows][~(warm & (warm_from_end <= chosen.size))].reshape(rows.size, tops.shape[1] - chosen.size)
+        tops[rows] = np.concatenate([kept, np.broadcast_to(chosen, (rows.size, chosen.size))], axis=1)
+    return tops
+
+
 def _scale(scores: np.ndarray, in_place: bool = False) -> np.ndarray:
     """Scores mapped onto [0, 1]; in_place reuses an array nobody else holds (a fresh array of a million items
     costs its page faults on every user)."""
@@ -406,15 +424,8 @@ class Recommender:
         if fresh == 0 or top.size < k:
             return top
         cold, _ = self._cold_items()
-        missing = fresh - int(cold[top].sum())
-        if missing <= 0:
-            return top
-        newcomers = self._top(scores if content is None else content, allowed & cold, missing)
-        if newcomers.size == 0:
-            return top
-        # Drop the lowest-ranked warm items to make room; new listings go last, after the earned places.
-        warm_positions = np.flatnonzero(~cold[top])
-        return np.concatenate([np.delete(top, warm_positions[-newcomers.size:]), newcomers])
+        taste = scores if content is None else content
+        return fill_fresh_slots(top[None, :], cold, fresh, lambda missing: self._top(taste, allowed & cold, missing))[0]
 
     # ------------------------------------------------------------------ serving
     def recommend_for_user(self, user_id: str, k: int = 10, filters: dict | None = None, method: str = "hybrid") -> pd.DataFrame:
