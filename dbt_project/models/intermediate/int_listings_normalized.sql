@@ -5,8 +5,7 @@
         on_schema_change='sync_all_columns',
         tags=['partitioned'],
         pre_hook=[
-            "{% if is_incremental() %}delete from {{ this }} where ingestion = 'import' or scrape_date between "
-            ~ "cast('{{ var('min_date', '1900-01-01') }}' as date) and cast('{{ var('max_date', '2999-12-31') }}' as date){% endif %}"
+            "{% if is_incremental() %}delete from {{ this }} where ingestion = 'import' or {{ partition_window_filter() }}{% endif %}"
         ],
     )
 }}
@@ -16,16 +15,14 @@
 with avito as (
     select * from {{ ref('stg_avito__listings') }}
     {% if is_incremental() %}
-    where scrape_date between cast('{{ var("min_date", "1900-01-01") }}' as date)
-        and cast('{{ var("max_date", "2999-12-31") }}' as date)
+    where {{ partition_window_filter() }}
     {% endif %}
 ),
 
 moteur as (
     select * from {{ ref('stg_moteur__listings') }}
     {% if is_incremental() %}
-    where scrape_date between cast('{{ var("min_date", "1900-01-01") }}' as date)
-        and cast('{{ var("max_date", "2999-12-31") }}' as date)
+    where {{ partition_window_filter() }}
     {% endif %}
 ),
 
