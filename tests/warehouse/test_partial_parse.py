@@ -1,34 +1,50 @@
-"""A dbt step reuses its asset's target folder, so a rerun with the same vars skips dbt's full parse."""
+"""dbt runs inside the step's process and parses the project once per process and data dir, whatever the window."""
 
 import shutil
 
 import dagster as dg
 
-from autolist_assets import paths
-from autolist_assets.assets.warehouse import build_dbt_assets
+from autolist_assets import dbt_in_process, paths
+from autolist_assets.assets.warehouse import build_dbt_assets, build_partitioned_dbt_assets
 from autolist_assets.definitions import defs
 
 SKIPPED = "Nothing changed, skipping partial parsing."
 PARSED = "Unable to do partial parsing"
 
 
-def _marts_run(instance, log) -> str:
-    """Materialize the marts; returns what dbt logged meanwhile (the log file collects every invocation)."""
-    before = log.stat().st_size if log.exists() else 0
-    result = dg.materialize([build_dbt_assets()], resources=defs.resources, instance=instance)
-    assert result.success
-    text = log.read_bytes()
-    # dbt rotates its log at 10 MB: a shorter file is a new one
+def _grown(log, before: int) -> str:
+    """What dbt appended to a log since it was `before` bytes long (dbt rotates its logs at 10 MB)."""
+    text = log.read_bytes() if log.exists() else b""
     return (text[before:] if len(text) >= before else text).decode()
 
 
-def test_second_marts_run_skips_the_parse(in_pipeline_dir, tmp_path, monkeypatch):
+def _run(instance, assets, parse_log, build_log, **kwargs) -> tuple[str, str]:
+    """Materialize; returns what the parse and the build logged meanwhile."""
+    sizes = [log.stat().st_size if log.exists() else 0 for log in (parse_log, build_log)]
+    result = dg.materialize([assets], resources=defs.resources, instance=instance, **kwargs)
+    assert result.success
+    return _grown(parse_log, sizes[0]), _grown(build_log, sizes[1])
+
+
+def test_one_parse_per_process_serves_every_window(in_pipeline_dir, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     shutil.copytree(in_pipeline_dir.data_dir, data_dir)
     monkeypatch.setenv("AUTOLIST_DATA_DIR", str(data_dir))
-    log = paths.DBT_PROJECT_DIR / "target" / build_dbt_assets().op.name / "dbt.log"
+    marts, partitioned = build_dbt_assets(), build_partitioned_dbt_assets()
+    parse_log = data_dir / "dbt_parse" / "dbt.log"
+    marts_log = paths.DBT_PROJECT_DIR / "target" / marts.op.name / "dbt.log"
+    partitioned_log = paths.DBT_PROJECT_DIR / "target" / partitioned.op.name / "dbt.log"
+    day, other_day = (f"{d.isoformat()}|avito" for d in in_pipeline_dir.window)
     with dg.instance_for_test() as instance:
-        first = _marts_run(instance, log)  # a new data dir: the profile changed, so dbt parses
-        second = _marts_run(instance, log)
-    assert PARSED in first and SKIPPED not in first
-    assert SKIPPED in second and PARSED not in second
+        # a new data dir: no parse state yet, so the first command parses the whole project
+        parse, build = _run(instance, marts, parse_log, marts_log)
+        assert PARSED in parse and "Completed successfully" in build
+        # the same process, other windows: no parse at all, and each build filters its own days
+        for key in (day, other_day):
+            parse, build = _run(instance, partitioned, parse_log, partitioned_log, partition_key=key)
+            assert parse == ""
+            assert f"between cast('{key[:10]}' as date) and cast('{key[:10]}' as date)" in build
+        # a new process finds the partial-parse state the first one left in the data dir
+        dbt_in_process._manifests.clear()
+        parse, _ = _run(instance, marts, parse_log, marts_log)
+        assert SKIPPED in parse and PARSED not in parse
