@@ -1,5 +1,6 @@
 """dbt runs inside the step's process and parses the project once per process and data dir, whatever the window."""
 
+import json
 import shutil
 
 import dagster as dg
@@ -7,6 +8,7 @@ import dagster as dg
 from autolist_assets import dbt_in_process, paths
 from autolist_assets.assets.warehouse import build_dbt_assets, build_partitioned_dbt_assets
 from autolist_assets.definitions import defs
+from autolist_assets.resources import AutoListDbtCliResource
 
 SKIPPED = "Nothing changed, skipping partial parsing."
 PARSED = "Unable to do partial parsing"
@@ -48,3 +50,36 @@ def test_one_parse_per_process_serves_every_window(in_pipeline_dir, tmp_path, mo
         dbt_in_process._manifests.clear()
         parse, _ = _run(instance, marts, parse_log, marts_log)
         assert SKIPPED in parse and PARSED not in parse
+
+
+def test_the_subprocess_fallback_builds_the_same_window(in_pipeline_dir, tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    shutil.copytree(in_pipeline_dir.data_dir, data_dir, ignore=shutil.ignore_patterns("dbt_parse"))
+    monkeypatch.setenv("AUTOLIST_DATA_DIR", str(data_dir))
+    partitioned = build_partitioned_dbt_assets()
+    log = paths.DBT_PROJECT_DIR / "target" / partitioned.op.name / "dbt.log"
+    key = f"{in_pipeline_dir.window[0].isoformat()}|moteur"
+    dbt = defs.resources["dbt"]
+    subprocess_dbt = AutoListDbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir,
+                                            dbt_executable=dbt.dbt_executable, in_process=False)
+    with dg.instance_for_test() as instance:
+        before = log.stat().st_size if log.exists() else 0
+        result = dg.materialize([partitioned], resources={**defs.resources, "dbt": subprocess_dbt}, instance=instance,
+                                partition_key=key)
+    assert result.success
+    # a `dbt` process of its own parsed the project, with the window vars, and filtered the staging tests by them
+    assert not (data_dir / "dbt_parse").exists()
+    build = _grown(log, before)
+    assert "Unable to do partial parsing" in build
+    assert f"where scrape_date between cast('{key[:10]}' as date) and cast('{key[:10]}' as date)) dbt_subquery" in build
+
+
+def test_a_failing_command_ends_with_its_error_and_a_nonzero_code(isolated_data_dir):
+    target = isolated_data_dir / "target_bad"
+    dbt = dbt_in_process.InProcessDbt(
+        ["dbt", "build", "--select", "model_that_does_not_exist", "--no-such-flag"],
+        env={"DBT_PROJECT_DIR": str(paths.DBT_PROJECT_DIR), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)},
+    )
+    errors = [json.loads(line)["info"]["msg"] for line in dbt.stdout if json.loads(line)["info"]["level"] == "error"]
+    assert dbt.wait() == 2
+    assert any("--no-such-flag" in message for message in errors)
