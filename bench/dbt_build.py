@@ -2,7 +2,9 @@
 
 Rows are generated straight into raw.listings with one vectorised DuckDB statement (no scraping is measured),
 spread over 60 scrape days × both sites, with realistic shares of hidden prices, buckets, reposts and cross-posts.
-Prints progress, then one JSON line: wall_s, peak_rss_mb (of the dbt processes), rows_per_s, incremental_wall_s.
+The builds run as the pipeline runs them: in one process per run, on one parse (`--subprocess`: one `dbt`
+process per command, as before 2026-12-01). Prints progress, then one JSON line: wall_s, peak_rss_mb (of the
+dbt processes), rows_per_s, incremental_wall_s.
 
     uv run python bench/dbt_build.py --rows 1000000
 """
@@ -107,34 +109,75 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, first_day: date, days: i
     )
 
 
-def run_dbt(args: list[str], env: dict, target: Path) -> tuple[float, float]:
-    """Run one dbt command; return (wall seconds, peak RSS in MB of any dbt process so far)."""
-    started = time.perf_counter()
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-         "--quiet", "--target-path", str(target)],
-        env=env, check=True,
-    )
-    wall = time.perf_counter() - started
+def _report(args: list[str], target: Path) -> None:
     results = json.loads((target / "run_results.json").read_text())["results"]
     slowest = sorted(results, key=lambda r: -r["execution_time"])[:8]
     print(f"  dbt {args[0]} {' '.join(args[1:3])}: {len(results)} nodes, slowest: "
           + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in slowest), file=sys.stderr)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, peak_kb / 1024
+
+
+def run_steps(steps: list[tuple[list[str], Path]], env: dict, subprocesses: bool = False) -> tuple[list[float], float, float]:
+    """Run dbt commands as one pipeline run does: in one new process, on one parse (autolist_assets/dbt_in_process.py),
+    or with `subprocesses`, one `dbt` process per command (how the pipeline ran dbt until 2026-12-01).
+
+    Returns the seconds of each command (the in-process parse counts in the first), the wall time of the whole
+    process (start-up and imports included), and the peak RSS in MB of any process run so far.
+    """
+    started = time.perf_counter()
+    if subprocesses:
+        times = []
+        for args, target in steps:
+            begun = time.perf_counter()
+            subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT),
+                            "--profiles-dir", str(PROJECT), "--quiet", "--target-path", str(target)], env=env, check=True)
+            times.append(time.perf_counter() - begun)
+    else:
+        done = subprocess.run([sys.executable, __file__, "--steps", json.dumps([[a, str(t)] for a, t in steps])],
+                              env=env, check=True, capture_output=True, text=True)
+        times = json.loads(done.stdout.splitlines()[-1])
+    wall = time.perf_counter() - started
+    for args, target in steps:
+        _report(args, target)
+    return times, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _steps_in_this_process(steps: list) -> None:
+    """The child of run_steps: each command through InProcessDbt, as dagster-dbt drives it; prints their seconds.
+
+    dbt is imported before the clock starts, as a Dagster run process has it from loading the Definitions
+    (dagster_dbt imports it); run_steps' process wall time counts that import too.
+    """
+    import dbt.cli.main  # noqa: F401
+
+    from autolist_assets.dbt_in_process import InProcessDbt
+
+    times = []
+    for args, target in steps:
+        begun = time.perf_counter()
+        env = {"DBT_PROJECT_DIR": str(PROJECT), "DBT_PROFILES_DIR": str(PROJECT), "DBT_TARGET_PATH": target,
+               "DBT_LOG_PATH": target}
+        dbt = InProcessDbt(["dbt", *args], env=env)
+        errors = [line for line in dbt.stdout if b'"level": "error"' in line]
+        if dbt.wait() != 0:
+            raise SystemExit(f"dbt {' '.join(args)} failed: {errors}")
+        times.append(time.perf_counter() - begun)
+    print(json.dumps(times))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    parser.add_argument("--subprocess", action="store_true",
+                        help="one `dbt` process per command, as the pipeline ran dbt before 2026-12-01")
+    parser.add_argument("--steps", help=argparse.SUPPRESS)  # run_steps' child
     options = parser.parse_args()
+    if options.steps:
+        return _steps_in_this_process(json.loads(options.steps))
 
     data_dir = Path(tempfile.mkdtemp(prefix="autolist_bench_"))
     env = {**os.environ, "AUTOLIST_DATA_DIR": str(data_dir), "DO_NOT_TRACK": "1"}
-    # One target folder per step, as the pipeline keeps one per dbt asset (autolist_assets/resources.py): the
-    # marts step finds the partial-parse state of its previous run there, while the partitioned step re-parses,
-    # since its window vars change every day.
+    # One target folder per step, as the pipeline keeps one per dbt asset (autolist_assets/resources.py).
     marts_target, partitioned_target = data_dir / "target_marts", data_dir / "target_partitioned"
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
     ensure_raw_tables(con)
@@ -143,22 +186,25 @@ def main() -> None:
     con.close()
     print(f"generated {options.rows:,} raw rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    wall, peak = run_dbt(["build", *SKIP_UNIT_TESTS], env, marts_target)
-    print(f"full dbt build: {wall:.1f} s, peak RSS {peak:.0f} MB", file=sys.stderr)
+    (build,), wall, peak = run_steps([(["build", *SKIP_UNIT_TESTS], marts_target)], env, options.subprocess)
+    print(f"full dbt build: {wall:.1f} s with the process ({build:.1f} s the command), peak RSS {peak:.0f} MB",
+          file=sys.stderr)
 
-    # One new day of listings (the daily partitions), then the daily run: the partitioned models replace that
-    # day only, and the unpartitioned marts are rebuilt from all the trusted rows. Like the pipeline's runs,
-    # these builds leave the dbt unit tests to CI.
+    # One new day of listings (the daily partitions), then the daily run, in a new process as a Dagster run: the
+    # partitioned models replace that day only, and the unpartitioned marts are rebuilt from all the trusted rows.
+    # Like the pipeline's runs, these builds leave the dbt unit tests to CI.
     new_day = FIRST_DAY + timedelta(days=DAYS)
     daily_rows = max(1, options.rows // DAYS)
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
     generate(con, daily_rows, new_day, 1, id_offset=options.rows)
     con.close()
     window = json.dumps({"min_date": new_day.isoformat(), "max_date": new_day.isoformat()})
-    inc_partitioned, _ = run_dbt(["build", "--select", "tag:partitioned", "--vars", window, *SKIP_UNIT_TESTS], env,
-                                 partitioned_target)
-    inc_rest, peak = run_dbt(["build", "--exclude", "tag:partitioned", *SKIP_UNIT_TESTS], env, marts_target)
-    print(f"incremental daily run: {inc_partitioned:.1f} s partitioned + {inc_rest:.1f} s marts", file=sys.stderr)
+    (inc_partitioned, inc_rest), inc_process, peak = run_steps([
+        (["build", "--select", "tag:partitioned", "--vars", window, *SKIP_UNIT_TESTS], partitioned_target),
+        (["build", "--exclude", "tag:partitioned", *SKIP_UNIT_TESTS], marts_target),
+    ], env, options.subprocess)
+    print(f"incremental daily run: {inc_partitioned:.1f} s partitioned + {inc_rest:.1f} s marts "
+          f"({inc_process:.1f} s with the process)", file=sys.stderr)
 
     if not options.keep:
         import shutil
@@ -173,6 +219,8 @@ def main() -> None:
         "incremental_wall_s": round(inc_partitioned + inc_rest, 1),
         "incremental_partitioned_s": round(inc_partitioned, 1),
         "incremental_marts_s": round(inc_rest, 1),
+        "incremental_process_s": round(inc_process, 1),
+        "dbt": "subprocess per command" if options.subprocess else "in process",
     }))
 
 
