@@ -14,6 +14,7 @@ EXPECTED_ASSETS = {
     "stg_moteur__listings",
     "int_listings_normalized",
     "int_listings_accepted",
+    "int_model_spellings",
     "int_listing_states",
     "int_vehicle_matches",
     "int_listing_vehicles",
