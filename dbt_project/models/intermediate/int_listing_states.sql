@@ -1,11 +1,8 @@
 -- One row per listing (identity kept across days by "<source>:<listing_id>"): its latest observed state plus
--- first seen, last seen, days on market, price-change aggregates and whether it is still online.
+-- first seen, last seen, days on market and whether it is still online. Its price history is listing_price_history,
+-- which builds beside this model rather than before it.
 with accepted as (
     select * from {{ ref('int_listings_accepted') }}
-),
-
-price_history as (
-    select * from {{ ref('listing_price_history') }}
 ),
 
 seen as (
@@ -35,18 +32,6 @@ latest as (
     )
 ),
 
-prices as (
-    select
-        listing_key,
-        arg_min(price_dh, valid_from) as first_price_dh,
-        min(price_dh) as min_price_dh,
-        max(price_dh) as max_price_dh,
-        count(*) - 1 as price_changes,
-        count(*) filter (where price_change_dh < 0) as price_drops
-    from price_history
-    group by listing_key
-),
-
 -- A listing is still online when its site's latest scrape saw it.
 latest_scrapes as (
     select source, max(scraped_at) as latest_scraped_at
@@ -64,18 +49,12 @@ final as (
         cast(seen.first_seen_at as date) as first_seen_date,
         cast(seen.last_seen_at as date) as last_seen_date,
         date_diff('day', cast(seen.first_seen_at as date), cast(seen.last_seen_at as date)) as days_on_market,
-        prices.first_price_dh,
-        prices.min_price_dh,
-        prices.max_price_dh,
-        prices.price_changes,
-        prices.price_drops,
         coalesce(
             latest.ingestion = 'scrape' and latest.scraped_at >= latest_scrapes.latest_scraped_at - interval 1 day,
             false
         ) as still_active
     from latest
     inner join seen using (listing_key)
-    inner join prices using (listing_key)
     left join latest_scrapes using (source)
 )
 

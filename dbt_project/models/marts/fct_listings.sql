@@ -8,10 +8,28 @@ vehicles as (
     select * from {{ ref('int_listing_vehicles') }}
 ),
 
+listing_prices as (
+    select
+        listing_key,
+        arg_min(price_dh, valid_from) as first_price_dh,
+        count(*) - 1 as price_changes,
+        count(*) filter (where price_change_dh < 0) as price_drops
+    from {{ ref('listing_price_history') }}
+    group by listing_key
+),
+
 listed as (
-    select states.*, vehicles.vehicle_id, vehicles.vehicle_listings, vehicles.is_representative
+    select
+        states.*,
+        listing_prices.first_price_dh,
+        listing_prices.price_changes,
+        listing_prices.price_drops,
+        vehicles.vehicle_id,
+        vehicles.vehicle_listings,
+        vehicles.is_representative
     from states
     inner join vehicles using (listing_key)
+    inner join listing_prices using (listing_key)
 ),
 
 -- Only reposted and cross-posted cars need aggregating: a group by over every listing cost most of this model,
