@@ -4,7 +4,8 @@ A dbt subprocess pays its fixed cost on every step: about 2 s of imports, and a 
 which is a full re-parse (about 2 s more) whenever the partition window's vars change, that is every day.
 Here the project is parsed once per process, without vars, and each command runs on that manifest through
 dbt's programmatic API (`dbtRunner`); the window vars only matter when nodes are compiled
-(macros/partition_window.sql). On 1M listings the daily run's two dbt steps go from about 25 s to about 16 s.
+(macros/partition_window.sql). On 1M listings the daily run's two dbt steps took 18.6–18.7 s instead of
+25.6–29.2 s in the same hour (bench/BENCHMARKS.md).
 
 dagster-dbt only knows how to run dbt as a subprocess, so `InProcessDbt` stands in for `subprocess.Popen`:
 it runs the command on a thread and serves dbt's events as the JSON lines `dbt --log-format json` prints.
