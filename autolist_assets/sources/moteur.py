@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -65,17 +67,54 @@ def parse_local_datetime(text: str | None) -> dt.datetime | None:
     return local.astimezone(dt.timezone.utc)
 
 
+@dataclass
+class _Card:
+    """What a list card shows, as text: both extractors fill it."""
+
+    href: str | None  # the title link's, else the photo link's
+    raw_title: str
+    price_text: str | None
+    meta: dict  # year / city / fuel text, told apart by their icon
+
+
 def parse_list_page(html: str, page_url: str) -> ListPage:
     """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL."""
     if looks_truncated(html):
         raise ParseError("truncated page: the document stops before </html>")
-    tree = LexborHTMLParser(html)
+    extracted = _list_from_template(html)
+    raw_cards, next_href = extracted if extracted is not None else _list_from_dom(html)
     cards = []
     skipped = []
+    for raw in raw_cards:
+        url = urljoin(page_url, raw.href) if raw.href else None
+        listing_id = listing_id_from_url(url) if url else None
+        if listing_id is None:
+            skipped.append("card_without_id")
+            continue
+        brand, model = split_title(raw.raw_title)
+        card = {
+            "listing_id": listing_id, "url": url, "title": clean_text(raw.raw_title), "brand": brand,
+            "model": model, "price_text": raw.price_text, "price_dh": parse_price_dh(raw.price_text), **raw.meta,
+        }
+        if "year" in card:
+            card["year"] = parse_int(card["year"])
+        cards.append(card)
+    return ListPage(cards=cards, next_url=urljoin(page_url, next_href) if next_href else None, skipped=skipped)
+
+
+def _icon_field(classes: str) -> str | None:
+    # meta items are told apart by their icon, never by position (button texts share the list)
+    return next((_LIST_ICON_FIELDS[c] for c in classes.split() if c in _LIST_ICON_FIELDS), None)
+
+
+def _list_from_dom(html: str) -> tuple[list[_Card], str | None]:
+    """The reference extractor: lexbor's DOM, one selector query per card."""
+    tree = LexborHTMLParser(html)
     items = tree.css("div.row-item")
     if not items and tree.css_first("div.listing, ul.pagination") is None:
         # an empty answer (or another page) read as "no ads" would end the walk and lose the day quietly
         raise ParseError("not a moteur list page: no cards, no listing block, no pagination")
+    cards = []
     for item in items:
         title_node = link = price_node = None
         meta = {}
@@ -84,10 +123,9 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
             tag = node.tag
             classes = node.attributes.get("class") or ""
             if tag == "i":
-                # meta items are told apart by their icon, never by position (button texts share the list)
-                field = next((_LIST_ICON_FIELDS[c] for c in classes.split() if c in _LIST_ICON_FIELDS), None)
-                if field is not None:
-                    meta[field] = clean_term(node.parent.text(deep=True))
+                field_name = _icon_field(classes)
+                if field_name is not None:
+                    meta[field_name] = clean_term(node.parent.text(deep=True))
             elif tag == "a":
                 if "slide" in classes.split():
                     link = link or node
@@ -96,25 +134,14 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
             elif price_node is None:
                 price_node = node
         link = title_node or link
-        href = link.attributes.get("href") if link is not None else None
-        url = urljoin(page_url, href) if href else None
-        listing_id = listing_id_from_url(url) if url else None
-        if listing_id is None:
-            skipped.append("card_without_id")
-            continue
-        raw_title = title_node.text(deep=True) if title_node is not None else ""
-        brand, model = split_title(raw_title)
-        price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
-        card = {
-            "listing_id": listing_id, "url": url, "title": clean_text(raw_title), "brand": brand,
-            "model": model, "price_text": price_text, "price_dh": parse_price_dh(price_text), **meta,
-        }
-        if "year" in card:
-            card["year"] = parse_int(card["year"])
-        cards.append(card)
+        cards.append(_Card(
+            href=link.attributes.get("href") if link is not None else None,
+            raw_title=title_node.text(deep=True) if title_node is not None else "",
+            price_text=strip_invisible(price_node.text(deep=True)) if price_node is not None else None,
+            meta=meta,
+        ))
     next_node = tree.css_first('a[rel="next"]') or tree.css_first("li.next a")
-    next_href = next_node.attributes.get("href") if next_node is not None else None
-    return ListPage(cards=cards, next_url=urljoin(page_url, next_href) if next_href else None, skipped=skipped)
+    return cards, next_node.attributes.get("href") if next_node is not None else None
 
 
 def _origin(customs_cleared: bool | None, imported_new: bool | None) -> str | None:
@@ -135,18 +162,38 @@ _DETAIL_SELECTOR = (
 )
 
 
+@dataclass
+class _AdPage:
+    """What an ad page shows, as text, before any value is interpreted: both extractors fill it."""
+
+    lines: dict = field(default_factory=dict)  # detail_line label -> value text
+    raw_title: str | None = None  # the h1 without its city span
+    crumbs: list = field(default_factory=list)
+    price_text: str | None = None
+    options: list = field(default_factory=list)
+    seller_type: str = "private"
+    seller_name: str | None = None
+    phone: str | None = None
+    city: str | None = None
+    expired: bool = False
+    image_count: int = 0
+
+
 def parse_detail_page(html: str, page_url: str) -> dict:
     """Every row field the ad page gives (clear-text seller name and phone included)."""
     if looks_truncated(html):
         raise ParseError("truncated page: the document stops before </html>")
+    page = _ad_page_from_template(html)
+    if page is None:
+        page = _ad_page_from_dom(html)
+    return _ad_row(page, page_url)
+
+
+def _ad_page_from_dom(html: str) -> _AdPage:
+    """The reference extractor: one selector query over lexbor's DOM, whatever the markup looks like."""
     tree = LexborHTMLParser(html)
-    lines = {}
+    page = _AdPage()
     label = header = price_node = None
-    crumbs, options = [], []
-    seller_name = phone = city = None
-    seller_type = "private"
-    expired = False
-    image_count = 0
     # one document-order query for the whole page, dispatched here: each css() call walks the whole DOM
     for node in tree.css(_DETAIL_SELECTOR):
         tag = node.tag
@@ -154,54 +201,173 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         if tag == "span" and "col-md-6" in classes:
             label = clean_term(node.text(deep=True))  # a value belongs to the label just before it
         elif tag == "span" and "text_bold" in classes and label is not None:
-            lines[label] = strip_invisible(node.text(deep=True))
+            page.lines[label] = strip_invisible(node.text(deep=True))
             label = None
         elif tag == "h1":
             header = header or node
         elif tag == "li":
-            crumbs.append(clean_term(node.text(deep=True)))
+            page.crumbs.append(clean_term(node.text(deep=True)))
         elif tag == "img":
-            image_count += 1
+            page.image_count += 1
         elif tag == "a":
-            href = node.attributes.get("href") or ""
-            if "stock-professionnel" in href:
-                seller_type, seller_name = "shop", clean_text(node.text(deep=True))
-            elif href.startswith("tel:"):
-                phone = href[4:]
-            elif "ville" in href:
-                city = clean_term(node.text(deep=True))
+            _overview_link(page, node.attributes.get("href") or "", node.text(deep=True))
         elif "author-name" in classes:
-            if seller_name is None:
-                seller_name = clean_text(node.text(deep=True))
+            if page.seller_name is None:
+                page.seller_name = clean_text(node.text(deep=True))
         elif "alert-warning" in classes:
-            expired = True
+            page.expired = True
         elif "option_ad" in classes:
-            options.append(clean_term(node.text(deep=True).replace("✔", "")))
+            page.options.append(clean_term(node.text(deep=True).replace("✔", "")))
         elif "price-block" in classes and price_node is None:
             price_node = node
-    if header is None and not lines:
+    if header is None and not page.lines:
         raise ParseError("neither a header nor detail lines: not a moteur ad page")
-
-    title = brand = model = None
     if header is not None:
         raw = header.text(deep=True)
         city_span = header.css_first("span")
-        if city_span is not None:
-            raw = raw.replace(city_span.text(deep=True), "")
-        brand, model = split_title(raw)
-        title = clean_text(raw)
-    if brand is None and len(crumbs) >= 4:  # Accueil > Voiture occasion > BRAND > Model
-        brand, model = crumbs[-2], crumbs[-1]
-    price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
+        page.raw_title = raw.replace(city_span.text(deep=True), "") if city_span is not None else raw
+    page.price_text = strip_invisible(price_node.text(deep=True)) if price_node is not None else None
+    return page
 
+
+def _overview_link(page: _AdPage, href: str, text: str) -> None:
+    """A link of the seller box: the dealer's stock page, the phone, or the city."""
+    if "stock-professionnel" in href:
+        page.seller_type, page.seller_name = "shop", clean_text(text)
+    elif href.startswith("tel:"):
+        page.phone = href[4:]
+    elif "ville" in href:
+        page.city = clean_term(text)
+
+
+# The fast path. The site renders every page from one server template; when a page matches the whole template
+# (every byte of it: markup fixed, only text and attribute values vary), the values are read from the match, at
+# a fraction of a DOM's cost. Because the match covers the whole page, nothing can hide from it (a script, a
+# comment, a second price block): any page that differs in any way goes to the DOM extractor. The parser tests
+# check that both extractors agree on every page of the demo marketplace.
+_TEXT = r"[^<\r\x00]*"  # a text node (no child element); \r and NUL are normalised by HTML parsers, so excluded
+_VALUE = r'"[^"<\r\x00]*"'  # a quoted attribute value
+_T_HEAD = (
+    rf"<!DOCTYPE html><html[^<>]*><head>(?:<meta [^<>]*>|<title>{_TEXT}</title>|<link [^<>]*>)*</head><body>"
+    rf'<nav class="navbar navbar-default"><a class="navbar-brand" href={_VALUE}>{_TEXT}</a></nav>'
+)
+_T_AD_PAGE_RE = re.compile(
+    _T_HEAD
+    + rf'<div class="container"><ol class="breadcrumb">(?P<crumbs>(?:<li>(?:<a href={_VALUE}>{_TEXT}</a>|{_TEXT})'
+    rf"</li>)*)</ol>"
+    rf'<div class="header_detail"><h1>(?P<title>{_TEXT})(?:<span class="city">(?P<title_city>{_TEXT})</span>)?'
+    r"</h1></div>"
+    r'<div class="row"><div class="col-md-8"><div id="slider1_container"><div data-u="slides">'
+    rf'(?P<slides>(?:<div><img data-u="image" src={_VALUE} alt={_VALUE}></div>)*)</div></div>'
+    r'<div class="options"><h2>Options</h2><div class="row">'
+    rf'(?P<options>(?:<div class="col-md-4 option_ad">{_TEXT}</div>)*)</div>'
+    rf'<div class="col-md-12">{_TEXT}</div></div></div>'
+    rf'<div class="col-md-4"><div class="color_primary text_bold price-block">(?P<price>{_TEXT})</div>'
+    rf'<div class="detail_ad">(?P<lines>(?:<div class="detail_line"><span class="col-md-6 col-xs-6">{_TEXT}</span>'
+    rf'<span class="text_bold">{_TEXT}</span></div>)*)</div>'
+    rf'<div id="overview">(?P<warning><div class="alert alert-warning">{_TEXT}</div>)?'
+    r'<div class="author"><i class="icon-normal-user"></i> '
+    rf'(?:<a class="author-name" href=(?P<shop_href>{_VALUE})>(?P<shop_name>{_TEXT})</a>'
+    rf'|<span class="author-name">(?P<private_name>{_TEXT})</span>)<span class="badge">{_TEXT}</span></div>'
+    rf'<div class="phone"><i class="icon-normal-checkbox-checked"></i> <a href=(?P<phone_href>{_VALUE})>{_TEXT}</a>'
+    rf'</div><div class="city"><i class="icon-normal-pointer"></i> <a href=(?P<city_href>{_VALUE})>'
+    rf"(?P<city>{_TEXT})</a></div></div></div></div></div></body></html>"
+)
+_T_CRUMB_RE = re.compile(r"<li>(?:<a [^>]*>)?([^<]*)")
+_T_PAIR_RE = re.compile(r'">([^<]*)</span><span class="text_bold">([^<]*)<')
+_T_OPTION_RE = re.compile(r'option_ad">([^<]*)<')
+
+
+def _ad_page_from_template(html: str) -> _AdPage | None:
+    """The ad page's texts read from a whole-template match, or None when the page is not exactly the template."""
+    match = _T_AD_PAGE_RE.fullmatch(html)
+    if match is None:
+        return None
+    found = match.groupdict()
+    page = _AdPage(
+        lines={clean_term(_unescape(label)): strip_invisible(_unescape(value))
+               for label, value in _T_PAIR_RE.findall(found["lines"])},
+        crumbs=[clean_term(_unescape(crumb)) for crumb in _T_CRUMB_RE.findall(found["crumbs"])],
+        price_text=strip_invisible(_unescape(found["price"])),
+        options=[clean_term(_unescape(option).replace("✔", "")) for option in _T_OPTION_RE.findall(found["options"])],
+        expired=found["warning"] is not None,
+        image_count=found["slides"].count("<img "),
+    )
+    title, title_city = _unescape(found["title"]), _unescape(found["title_city"] or "")
+    page.raw_title = (title + title_city).replace(title_city, "")  # as the DOM extractor strips the city span
+    if found["shop_href"] is not None:
+        _overview_link(page, _unescape(found["shop_href"][1:-1]), _unescape(found["shop_name"]))
+    else:
+        page.seller_name = clean_text(_unescape(found["private_name"]))
+    _overview_link(page, _unescape(found["phone_href"][1:-1]), "")
+    _overview_link(page, _unescape(found["city_href"][1:-1]), _unescape(found["city"]))
+    return page
+
+
+_T_LIST_PAGE_RE = re.compile(
+    _T_HEAD
+    + rf'<div class="container"><h1>{_TEXT}</h1><p class="count">{_TEXT}</p><div class="listing">'
+    r'(?P<cards>(?:<div class="row-item row-item-checkout link">'
+    rf'<div class="col-md-4 col-sm-4 col-xs-12"><a class="slide" href={_VALUE}><img src={_VALUE} alt={_VALUE}></a></div>'
+    rf'<div class="col-md-8 col-sm-8 col-xs-12"><h3 class="title_mark_model"><a href={_VALUE}>{_TEXT}</a></h3>'
+    rf'<div class="PriceListing">{_TEXT}</div><ul class="list-inline meta">'
+    rf'(?:<li(?: class={_VALUE})?><i class={_VALUE}></i>{_TEXT}</li>)*'
+    rf"<li><a class=\"btn btn-primary\" href={_VALUE}>{_TEXT}</a></li></ul></div></div>)*)</div>"
+    rf'<ul class="pagination">(?P<pages>(?:<li class={_VALUE}><a(?: rel={_VALUE})?(?: href={_VALUE})?>{_TEXT}</a></li>)*)'
+    r"</ul></div></body></html>"
+)
+_T_CARD_RE = re.compile(
+    r'<a class="slide" href="([^"]*)"><img [^>]*></a></div><div [^>]*><h3 class="title_mark_model"><a href="([^"]*)">'
+    r'([^<]*)</a></h3><div class="PriceListing">([^<]*)</div><ul class="list-inline meta">((?:<li[^>]*><i [^>]*></i>'
+    r"[^<]*</li>)*)")
+_T_META_RE = re.compile(r'<i class="([^"]*)"></i>([^<]*)<')
+_T_NEXT_RE = re.compile(r'<li class="([^"]*)"><a(?: rel="([^"]*)")?(?: href="([^"]*)")?>')
+
+
+def _list_from_template(html: str) -> tuple[list[_Card], str | None] | None:
+    """A list page's cards read from a whole-template match, or None when the page is not exactly the template."""
+    match = _T_LIST_PAGE_RE.fullmatch(html)
+    if match is None:
+        return None
+    cards = []
+    for slide_href, title_href, title, price, meta_items in _T_CARD_RE.findall(match["cards"]):
+        meta = {}
+        for classes, text in _T_META_RE.findall(meta_items):
+            field_name = _icon_field(classes)
+            if field_name is not None:
+                meta[field_name] = clean_term(_unescape(text))
+        cards.append(_Card(href=_unescape(title_href or slide_href), raw_title=_unescape(title),
+                           price_text=strip_invisible(_unescape(price)), meta=meta))
+    links = _T_NEXT_RE.findall(match["pages"])
+    # as the DOM extractor: the first a[rel="next"], else the first li.next's link
+    chosen = next((link for link in links if link[1] == "next"), None) \
+        or next((link for link in links if "next" in link[0].split()), None)
+    next_href = _unescape(chosen[2]) if chosen is not None and chosen[2] else None
+    return cards, next_href
+
+
+def _unescape(text: str) -> str:
+    # character references are rare in values; html.unescape decodes them as an HTML5 parser does
+    return html_unescape(text) if "&" in text else text
+
+
+def _ad_row(page: _AdPage, page_url: str) -> dict:
+    """The warehouse row of one ad page, from its texts."""
+    brand = model = title = None
+    if page.raw_title is not None:
+        brand, model = split_title(page.raw_title)
+        title = clean_text(page.raw_title)
+    if brand is None and len(page.crumbs) >= 4:  # Accueil > Voiture occasion > BRAND > Model
+        brand, model = page.crumbs[-2], page.crumbs[-1]
+    lines = page.lines
     return {
         "listing_id": listing_id_from_url(page_url),
         "url": page_url,
         "title": title,
         "brand": brand,
         "model": model,
-        "price_text": price_text,
-        "price_dh": parse_price_dh(price_text),
+        "price_text": page.price_text,
+        "price_dh": parse_price_dh(page.price_text),
         "year": parse_int(lines.get("Année")),
         "mileage_text": lines.get("Kilométrage"),
         "mileage_km": parse_km(lines.get("Kilométrage")),
@@ -211,14 +377,14 @@ def parse_detail_page(html: str, page_url: str) -> dict:
         "doors": parse_int(lines.get("Nombre de portes")),
         "origin": _origin(parse_yes_no(lines.get("Véhicule dédouané")), parse_yes_no(lines.get("Importé neuf"))),
         "first_owner": parse_yes_no(lines.get("Première main")),
-        "city": city,
-        "seller_type": seller_type,
-        "seller_name": seller_name,
-        "seller_phone": phone,
+        "city": page.city,
+        "seller_type": page.seller_type,
+        "seller_name": page.seller_name,
+        "seller_phone": page.phone,
         "posted_at": parse_local_datetime(lines.get("Date")),
-        "image_count": image_count,
-        "equipment": [option for option in options if option],
+        "image_count": page.image_count,
+        "equipment": [option for option in page.options if option],
         "is_car": "/voiture/" in page_url,
-        "ad_status": "expired" if expired else "active",
-        "attributes": {label: value for label, value in lines.items()},
+        "ad_status": "expired" if page.expired else "active",
+        "attributes": dict(lines),
     }

@@ -1,0 +1,81 @@
+"""The template fast paths read exactly what the DOM extractors read, and step aside on any page that differs."""
+
+import pytest
+
+from autolist_assets.sources import moteur
+from demo_market import Faults, Market, MarketConfig, moteur_site
+from tests.sources.demo_truth import TODAY
+
+BASE = "https://www.moteur.ma"
+
+
+@pytest.fixture(scope="module")
+def moteur_pages() -> list[tuple[str, str, bool]]:
+    """(url, html, is_list) for the 4 newest and the 4 oldest list pages of a messy demo Moteur.ma (ads expire after 30 days)
+    and every ad page they link to."""
+    market = Market(MarketConfig(seed=7, today=TODAY, history_days=35, faults=Faults.realistic()))
+    now = market.now()
+    size = market.config.moteur_page_size
+    total = market.feed_window("moteur", 0, 0, now)[1]
+    pages = []
+    for offset in [*range(0, 4 * size, size), *range(total - 4 * size, total, size)]:
+        pages.append((f"{BASE}{moteur_site.LIST_PATH}{offset}", moteur_site.render_list(market, offset).body.decode(),
+                      True))
+        for listing in market.feed_window("moteur", offset, size, now)[0]:
+            pages.append((BASE + listing.url_path, moteur_site.render_detail(listing, now).body.decode(), False))
+    return pages
+
+
+def test_moteur_template_path_reads_every_demo_page_as_the_dom_does(moteur_pages):
+    ad_pages = [(url, html) for url, html, is_list in moteur_pages if not is_list]
+    list_pages = [(url, html) for url, html, is_list in moteur_pages if is_list]
+    assert len(ad_pages) == 8 * 15 and len(list_pages) == 8
+    for url, html in ad_pages:
+        fast = moteur._ad_page_from_template(html)
+        assert fast is not None, f"{url}: the demo's ad page no longer matches the template"
+        assert fast == moteur._ad_page_from_dom(html), url
+    for url, html in list_pages:
+        fast = moteur._list_from_template(html)
+        assert fast is not None, f"{url}: the demo's list page no longer matches the template"
+        assert fast == moteur._list_from_dom(html), url
+    # the demo's quirks reach the fast path: hidden prices, expired ads, shops and private sellers, zero-width spaces
+    rows = [moteur.parse_detail_page(html, url) for url, html in ad_pages]
+    assert {row["seller_type"] for row in rows} == {"shop", "private"}
+    assert any(row["price_dh"] is None and row["price_text"] for row in rows)
+    expired = sum(row["ad_status"] == "expired" for row in rows)
+    assert 0 < expired == sum("alert-warning" in html for _, html in ad_pages)
+    assert any("\u200b" in row["attributes"]["Année"] or "\u200b" in html for (_, html), row in zip(ad_pages, rows))
+
+
+# Each variant keeps the page valid HTML that the DOM reads fine, but breaks the template somewhere.
+VARIANTS = {
+    "a comment hiding a second price": lambda h: h.replace(
+        '<div class="detail_ad">', '<!-- <div class="price-block">1 Dhs</div> --><div class="detail_ad">'),
+    "whitespace between elements": lambda h: h.replace('<div class="detail_line">', '\n  <div class="detail_line">'),
+    "a script in the body": lambda h: h.replace("</body>", '<script>var price = "<div>";</script></body>'),
+    "an element inside a value": lambda h: h.replace('<span class="text_bold">', '<span class="text_bold"><b>', 1)
+    .replace("</span></div>", "</b></span></div>", 1),
+    "an extra class on the price block": lambda h: h.replace("text_bold price-block", "text_bold price-block promo"),
+    "a carriage return in a value": lambda h: h.replace("</span></div>", "\r\n</span></div>", 1),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_moteur_pages_off_the_template_go_to_the_dom(moteur_pages, variant):
+    url, html = next((url, html) for url, html, is_list in moteur_pages if not is_list)
+    changed = VARIANTS[variant](html)
+    assert changed != html
+    assert moteur._ad_page_from_template(changed) is None
+    row = moteur.parse_detail_page(changed, url)
+    # the DOM still reads the page; a comment never becomes the price
+    assert row == moteur._ad_row(moteur._ad_page_from_dom(changed), url)
+    assert row["price_text"] == moteur.parse_detail_page(html, url)["price_text"]
+
+
+def test_moteur_list_pages_off_the_template_go_to_the_dom(moteur_pages):
+    url, html = next((url, html) for url, html, is_list in moteur_pages if is_list)
+    changed = html.replace('<div class="PriceListing">', '<div class="PriceListing"><span class="badge">Top</span>', 1)
+    assert moteur._list_from_template(changed) is None
+    cards = moteur.parse_list_page(changed, url).cards
+    assert cards[0]["price_text"].startswith("Top")
+    assert cards[1:] == moteur.parse_list_page(html, url).cards[1:]
