@@ -10,6 +10,7 @@ import orjson
 from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
+from autolist_assets.sources.template import HEAD, TEXT, VALUE, unescape
 from autolist_assets.sources.text import (
     MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_term, clean_text, is_instalment, looks_truncated, parse_int, parse_km,
     parse_price_dh, parse_relative_date_fr, parse_yes_no, strip_invisible, strip_term,
@@ -207,30 +208,73 @@ def _ad_fields(ad: dict, page_url: str) -> dict:
     return row
 
 
-def _markup_tree(html: str) -> LexborHTMLParser:
-    """DOM of the page without the `__NEXT_DATA__` script: half the bytes, and it holds no markup."""
-    bounds = _script_bounds(html)
-    return LexborHTMLParser(html[:bounds[0]] if bounds else html)
-
-
 def _card_texts(tree: LexborHTMLParser, page_url: str) -> dict[str, dict]:
     """Displayed price and relative date per ad URL, read from the rendered cards by text (class names rotate)."""
     cards: dict[str, dict] = {}
     # one query for every paragraph of every card; the card is found by walking up to its link
     for paragraph in tree.css("a[href] p"):
         text = paragraph.text(deep=True)
-        is_date = text.startswith("il y a")
-        if not is_date and (not _PRICE_TEXT_RE.search(text) or is_instalment(text)
-                            or paragraph.css_first("del") is not None):
+        kind = _card_text_kind(text)
+        if kind is None or (kind == "price_text" and paragraph.css_first("del") is not None):
             continue
         anchor = paragraph.parent
         while anchor is not None and anchor.tag != "a":
             anchor = anchor.parent
-        href = anchor.attributes.get("href") if anchor is not None else None
-        if href and href.endswith(".htm"):
-            card = cards.setdefault(_absolute(page_url, href), {})
-            card.setdefault("posted_text" if is_date else "price_text", strip_invisible(text))
+        _note_card_text(cards, page_url, anchor.attributes.get("href") if anchor is not None else None, kind, text)
     return cards
+
+
+def _card_text_kind(text: str) -> str | None:
+    """'posted_text', 'price_text' or None for one paragraph of a card (a struck-through price is the old one)."""
+    if text.startswith("il y a"):
+        return "posted_text"
+    if _PRICE_TEXT_RE.search(text) and not is_instalment(text):
+        return "price_text"
+    return None
+
+
+def _note_card_text(cards: dict, page_url: str, href: str | None, kind: str, text: str) -> None:
+    if href and href.endswith(".htm"):
+        cards.setdefault(_absolute(page_url, href), {}).setdefault(kind, strip_invisible(text))
+
+
+# The list page's markup, before `__NEXT_DATA__`, as a whole template (see template.py). Class names are generated
+# and rotate, so they are free values; the elements and their order are not.
+_P_CONTENT = rf"{TEXT}(?:(?:<span>{TEXT}</span>|<del>{TEXT}</del>){TEXT})*"
+_T_CARD = (
+    rf"<a class={VALUE} href={VALUE}><div class={VALUE}><img class={VALUE} data-src={VALUE} src={VALUE} alt={VALUE}>"
+    rf"</div><div class={VALUE}>(?:<p class={VALUE}(?: title={VALUE})?>{_P_CONTENT}</p>"
+    rf"|<div class={VALUE}>(?:<span class={VALUE}>{TEXT}</span>)*</div>)*</div></a>"
+)
+_T_LIST_MARKUP_RE = re.compile(
+    rf'{HEAD}<body><div id="__next"><header class={VALUE}><a href={VALUE}>{TEXT}</a></header><main>'
+    rf"<h1 class={VALUE}>{TEXT}</h1><p class={VALUE}>{TEXT}</p><div class={VALUE}>(?P<cards>(?:{_T_CARD})*)</div>"
+    r'</main></div>'
+)
+_T_HEAD_LINK_RE = re.compile(r'<link rel="([^"]*)" href="([^"]*)">')
+# within the matched cards: each card's link, then its paragraphs
+_T_LINK_OR_PARAGRAPH_RE = re.compile(rf'<a class="[^"]*" href="([^"]*)">|<p class="[^"]*"(?: title="[^"]*")?>({_P_CONTENT})</p>')
+_T_INLINE_TAG_RE = re.compile(r"</?(?:span|del)>")
+
+
+def _list_markup_from_template(markup: str, page_url: str) -> tuple[dict[str, dict], str | None] | None:
+    """(card texts, next href) of a list page's markup that matches the whole template; None otherwise."""
+    match = _T_LIST_MARKUP_RE.fullmatch(markup)
+    if match is None:
+        return None
+    # as the DOM: the first <link rel="next">; the template only allows rel-then-href links in the head
+    next_href = next((href for rel, href in _T_HEAD_LINK_RE.findall(match["head"]) if rel == "next"), None)
+    cards: dict[str, dict] = {}
+    href = None
+    for link, content in _T_LINK_OR_PARAGRAPH_RE.findall(match["cards"]):
+        if link:
+            href = unescape(link)
+            continue
+        text = unescape(_T_INLINE_TAG_RE.sub("", content) if "<" in content else content)
+        kind = _card_text_kind(text)
+        if kind is not None and not (kind == "price_text" and "<del>" in content):
+            _note_card_text(cards, page_url, href, kind, text)
+    return cards, (unescape(next_href) if next_href is not None else None)
 
 
 _AD_ID_RE = re.compile(r"_(\d{6,10})\.htm$")
@@ -290,23 +334,31 @@ def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = N
     """Cards (listing id, url, title, prices, year, mileage, gearbox, fuel, city, seller, date) and the next URL.
 
     Without `__NEXT_DATA__` the cards come from the markup; their dates are then relative to `fetched_at`."""
-    tree = _markup_tree(html)
-    next_node = tree.css_first('link[rel="next"]')
-    next_href = next_node.attributes.get("href") if next_node is not None else None
+    bounds = _script_bounds(html)
+    markup = html[:bounds[0]] if bounds else html  # the DOM's half of the page: the JSON holds no markup
+    from_template = _list_markup_from_template(markup, page_url) if bounds else None
+    tree = None
+    if from_template is not None:
+        texts, next_href = from_template
+    else:
+        tree = LexborHTMLParser(markup)
+        next_node = tree.css_first('link[rel="next"]')
+        next_href = next_node.attributes.get("href") if next_node is not None else None
     next_url = _absolute(page_url, next_href) if next_href else None
     try:
         data = extract_next_data(html)
     except ParseError:
         if looks_truncated(html):
             raise ParseError("truncated page: the document stops before </html>") from None
-        cards = _dom_cards(tree, page_url, fetched_at)
+        cards = _dom_cards(tree or LexborHTMLParser(markup), page_url, fetched_at)
         if not cards:
             raise
         return ListPage(cards=cards, next_url=next_url, from_markup=True)
     ads = _value(data, "props", "pageProps", "componentProps", "ads", "ads")
     if not isinstance(ads, list):
         raise ParseError("no ads list in __NEXT_DATA__")
-    texts = _card_texts(tree, page_url)
+    if tree is not None:
+        texts = _card_texts(tree, page_url)
     cards = []
     skipped = []
     for ad in ads:
@@ -320,7 +372,7 @@ def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = N
         cards.append(card)
     if not cards and not skipped:
         # the JSON lists no ad while the markup shows some: a stale or stripped payload, the markup is the page
-        shown = _dom_cards(tree, page_url, fetched_at)
+        shown = _dom_cards(tree or LexborHTMLParser(markup), page_url, fetched_at)
         if shown:
             return ListPage(cards=shown, next_url=next_url, from_markup=True)
     return ListPage(cards=cards, next_url=next_url, skipped=skipped)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from html import unescape as html_unescape
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
+from autolist_assets.sources.template import HEAD, TEXT, VALUE, unescape
 from autolist_assets.sources.text import (
     clean_term, clean_text, looks_truncated, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
 )
@@ -240,38 +240,31 @@ def _overview_link(page: _AdPage, href: str, text: str) -> None:
         page.city = clean_term(text)
 
 
-# The fast path. The site renders every page from one server template; when a page matches the whole template
-# (every byte of it: markup fixed, only text and attribute values vary), the values are read from the match, at
-# a fraction of a DOM's cost. Because the match covers the whole page, nothing can hide from it (a script, a
-# comment, a second price block): any page that differs in any way goes to the DOM extractor. The parser tests
-# check that both extractors agree on every page of the demo marketplace.
-_TEXT = r"[^<\r\x00]*"  # a text node (no child element); \r and NUL are normalised by HTML parsers, so excluded
-_VALUE = r'"[^"<\r\x00]*"'  # a quoted attribute value
+# The site's templates (see template.py): the page header, then the ad page and the list page.
 _T_HEAD = (
-    rf"<!DOCTYPE html><html[^<>]*><head>(?:<meta [^<>]*>|<title>{_TEXT}</title>|<link [^<>]*>)*</head><body>"
-    rf'<nav class="navbar navbar-default"><a class="navbar-brand" href={_VALUE}>{_TEXT}</a></nav>'
+    rf'{HEAD}<body><nav class="navbar navbar-default"><a class="navbar-brand" href={VALUE}>{TEXT}</a></nav>'
 )
 _T_AD_PAGE_RE = re.compile(
     _T_HEAD
-    + rf'<div class="container"><ol class="breadcrumb">(?P<crumbs>(?:<li>(?:<a href={_VALUE}>{_TEXT}</a>|{_TEXT})'
+    + rf'<div class="container"><ol class="breadcrumb">(?P<crumbs>(?:<li>(?:<a href={VALUE}>{TEXT}</a>|{TEXT})'
     rf"</li>)*)</ol>"
-    rf'<div class="header_detail"><h1>(?P<title>{_TEXT})(?:<span class="city">(?P<title_city>{_TEXT})</span>)?'
+    rf'<div class="header_detail"><h1>(?P<title>{TEXT})(?:<span class="city">(?P<title_city>{TEXT})</span>)?'
     r"</h1></div>"
     r'<div class="row"><div class="col-md-8"><div id="slider1_container"><div data-u="slides">'
-    rf'(?P<slides>(?:<div><img data-u="image" src={_VALUE} alt={_VALUE}></div>)*)</div></div>'
+    rf'(?P<slides>(?:<div><img data-u="image" src={VALUE} alt={VALUE}></div>)*)</div></div>'
     r'<div class="options"><h2>Options</h2><div class="row">'
-    rf'(?P<options>(?:<div class="col-md-4 option_ad">{_TEXT}</div>)*)</div>'
-    rf'<div class="col-md-12">{_TEXT}</div></div></div>'
-    rf'<div class="col-md-4"><div class="color_primary text_bold price-block">(?P<price>{_TEXT})</div>'
-    rf'<div class="detail_ad">(?P<lines>(?:<div class="detail_line"><span class="col-md-6 col-xs-6">{_TEXT}</span>'
-    rf'<span class="text_bold">{_TEXT}</span></div>)*)</div>'
-    rf'<div id="overview">(?P<warning><div class="alert alert-warning">{_TEXT}</div>)?'
+    rf'(?P<options>(?:<div class="col-md-4 option_ad">{TEXT}</div>)*)</div>'
+    rf'<div class="col-md-12">{TEXT}</div></div></div>'
+    rf'<div class="col-md-4"><div class="color_primary text_bold price-block">(?P<price>{TEXT})</div>'
+    rf'<div class="detail_ad">(?P<lines>(?:<div class="detail_line"><span class="col-md-6 col-xs-6">{TEXT}</span>'
+    rf'<span class="text_bold">{TEXT}</span></div>)*)</div>'
+    rf'<div id="overview">(?P<warning><div class="alert alert-warning">{TEXT}</div>)?'
     r'<div class="author"><i class="icon-normal-user"></i> '
-    rf'(?:<a class="author-name" href=(?P<shop_href>{_VALUE})>(?P<shop_name>{_TEXT})</a>'
-    rf'|<span class="author-name">(?P<private_name>{_TEXT})</span>)<span class="badge">{_TEXT}</span></div>'
-    rf'<div class="phone"><i class="icon-normal-checkbox-checked"></i> <a href=(?P<phone_href>{_VALUE})>{_TEXT}</a>'
-    rf'</div><div class="city"><i class="icon-normal-pointer"></i> <a href=(?P<city_href>{_VALUE})>'
-    rf"(?P<city>{_TEXT})</a></div></div></div></div></div></body></html>"
+    rf'(?:<a class="author-name" href=(?P<shop_href>{VALUE})>(?P<shop_name>{TEXT})</a>'
+    rf'|<span class="author-name">(?P<private_name>{TEXT})</span>)<span class="badge">{TEXT}</span></div>'
+    rf'<div class="phone"><i class="icon-normal-checkbox-checked"></i> <a href=(?P<phone_href>{VALUE})>{TEXT}</a>'
+    rf'</div><div class="city"><i class="icon-normal-pointer"></i> <a href=(?P<city_href>{VALUE})>'
+    rf"(?P<city>{TEXT})</a></div></div></div></div></div></body></html>"
 )
 _T_CRUMB_RE = re.compile(r"<li>(?:<a [^>]*>)?([^<]*)")
 _T_PAIR_RE = re.compile(r'">([^<]*)</span><span class="text_bold">([^<]*)<')
@@ -285,35 +278,35 @@ def _ad_page_from_template(html: str) -> _AdPage | None:
         return None
     found = match.groupdict()
     page = _AdPage(
-        lines={clean_term(_unescape(label)): strip_invisible(_unescape(value))
+        lines={clean_term(unescape(label)): strip_invisible(unescape(value))
                for label, value in _T_PAIR_RE.findall(found["lines"])},
-        crumbs=[clean_term(_unescape(crumb)) for crumb in _T_CRUMB_RE.findall(found["crumbs"])],
-        price_text=strip_invisible(_unescape(found["price"])),
-        options=[clean_term(_unescape(option).replace("✔", "")) for option in _T_OPTION_RE.findall(found["options"])],
+        crumbs=[clean_term(unescape(crumb)) for crumb in _T_CRUMB_RE.findall(found["crumbs"])],
+        price_text=strip_invisible(unescape(found["price"])),
+        options=[clean_term(unescape(option).replace("✔", "")) for option in _T_OPTION_RE.findall(found["options"])],
         expired=found["warning"] is not None,
         image_count=found["slides"].count("<img "),
     )
-    title, title_city = _unescape(found["title"]), _unescape(found["title_city"] or "")
+    title, title_city = unescape(found["title"]), unescape(found["title_city"] or "")
     page.raw_title = (title + title_city).replace(title_city, "")  # as the DOM extractor strips the city span
     if found["shop_href"] is not None:
-        _overview_link(page, _unescape(found["shop_href"][1:-1]), _unescape(found["shop_name"]))
+        _overview_link(page, unescape(found["shop_href"][1:-1]), unescape(found["shop_name"]))
     else:
-        page.seller_name = clean_text(_unescape(found["private_name"]))
-    _overview_link(page, _unescape(found["phone_href"][1:-1]), "")
-    _overview_link(page, _unescape(found["city_href"][1:-1]), _unescape(found["city"]))
+        page.seller_name = clean_text(unescape(found["private_name"]))
+    _overview_link(page, unescape(found["phone_href"][1:-1]), "")
+    _overview_link(page, unescape(found["city_href"][1:-1]), unescape(found["city"]))
     return page
 
 
 _T_LIST_PAGE_RE = re.compile(
     _T_HEAD
-    + rf'<div class="container"><h1>{_TEXT}</h1><p class="count">{_TEXT}</p><div class="listing">'
+    + rf'<div class="container"><h1>{TEXT}</h1><p class="count">{TEXT}</p><div class="listing">'
     r'(?P<cards>(?:<div class="row-item row-item-checkout link">'
-    rf'<div class="col-md-4 col-sm-4 col-xs-12"><a class="slide" href={_VALUE}><img src={_VALUE} alt={_VALUE}></a></div>'
-    rf'<div class="col-md-8 col-sm-8 col-xs-12"><h3 class="title_mark_model"><a href={_VALUE}>{_TEXT}</a></h3>'
-    rf'<div class="PriceListing">{_TEXT}</div><ul class="list-inline meta">'
-    rf'(?:<li(?: class={_VALUE})?><i class={_VALUE}></i>{_TEXT}</li>)*'
-    rf"<li><a class=\"btn btn-primary\" href={_VALUE}>{_TEXT}</a></li></ul></div></div>)*)</div>"
-    rf'<ul class="pagination">(?P<pages>(?:<li class={_VALUE}><a(?: rel={_VALUE})?(?: href={_VALUE})?>{_TEXT}</a></li>)*)'
+    rf'<div class="col-md-4 col-sm-4 col-xs-12"><a class="slide" href={VALUE}><img src={VALUE} alt={VALUE}></a></div>'
+    rf'<div class="col-md-8 col-sm-8 col-xs-12"><h3 class="title_mark_model"><a href={VALUE}>{TEXT}</a></h3>'
+    rf'<div class="PriceListing">{TEXT}</div><ul class="list-inline meta">'
+    rf'(?:<li(?: class={VALUE})?><i class={VALUE}></i>{TEXT}</li>)*'
+    rf"<li><a class=\"btn btn-primary\" href={VALUE}>{TEXT}</a></li></ul></div></div>)*)</div>"
+    rf'<ul class="pagination">(?P<pages>(?:<li class={VALUE}><a(?: rel={VALUE})?(?: href={VALUE})?>{TEXT}</a></li>)*)'
     r"</ul></div></body></html>"
 )
 _T_CARD_RE = re.compile(
@@ -335,20 +328,15 @@ def _list_from_template(html: str) -> tuple[list[_Card], str | None] | None:
         for classes, text in _T_META_RE.findall(meta_items):
             field_name = _icon_field(classes)
             if field_name is not None:
-                meta[field_name] = clean_term(_unescape(text))
-        cards.append(_Card(href=_unescape(title_href or slide_href), raw_title=_unescape(title),
-                           price_text=strip_invisible(_unescape(price)), meta=meta))
+                meta[field_name] = clean_term(unescape(text))
+        cards.append(_Card(href=unescape(title_href or slide_href), raw_title=unescape(title),
+                           price_text=strip_invisible(unescape(price)), meta=meta))
     links = _T_NEXT_RE.findall(match["pages"])
     # as the DOM extractor: the first a[rel="next"], else the first li.next's link
     chosen = next((link for link in links if link[1] == "next"), None) \
         or next((link for link in links if "next" in link[0].split()), None)
-    next_href = _unescape(chosen[2]) if chosen is not None and chosen[2] else None
+    next_href = unescape(chosen[2]) if chosen is not None and chosen[2] else None
     return cards, next_href
-
-
-def _unescape(text: str) -> str:
-    # character references are rare in values; html.unescape decodes them as an HTML5 parser does
-    return html_unescape(text) if "&" in text else text
 
 
 def _ad_row(page: _AdPage, page_url: str) -> dict:

@@ -1,9 +1,10 @@
 """The template fast paths read exactly what the DOM extractors read, and step aside on any page that differs."""
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
-from autolist_assets.sources import moteur
-from demo_market import Faults, Market, MarketConfig, moteur_site
+from autolist_assets.sources import avito, moteur
+from demo_market import Faults, Market, MarketConfig, avito_site, moteur_site
 from tests.sources.demo_truth import TODAY
 
 BASE = "https://www.moteur.ma"
@@ -79,3 +80,60 @@ def test_moteur_list_pages_off_the_template_go_to_the_dom(moteur_pages):
     cards = moteur.parse_list_page(changed, url).cards
     assert cards[0]["price_text"].startswith("Top")
     assert cards[1:] == moteur.parse_list_page(html, url).cards[1:]
+
+
+@pytest.fixture(scope="module")
+def avito_list_pages() -> list[tuple[str, str]]:
+    """(url, html) of 10 list pages of a messy demo Avito: instalments, struck-out old prices, shop badges, rentals."""
+    faults = Faults(hidden_price=0.12, placeholder_price=0.02, financing=0.15, non_cars=0.06, price_drops=0.3)
+    market = Market(MarketConfig(seed=11, today=TODAY, history_days=10, faults=faults))
+    base = "https://www.avito.ma"
+    return [(f"{base}{avito_site.LIST_PATH}?o={number}", avito_site.render_list(market, base, number).body.decode())
+            for number in range(1, 11)]
+
+
+def _avito_dom_texts(html: str, url: str) -> tuple[dict, str | None]:
+    bounds = avito._script_bounds(html)
+    tree = LexborHTMLParser(html[:bounds[0]])
+    next_link = tree.css_first('link[rel="next"]')
+    return avito._card_texts(tree, url), next_link.attributes.get("href") if next_link is not None else None
+
+
+def test_avito_template_path_reads_every_demo_list_page_as_the_dom_does(avito_list_pages):
+    shown = []
+    for url, html in avito_list_pages:
+        markup = html[:avito._script_bounds(html)[0]]
+        fast = avito._list_markup_from_template(markup, url)
+        assert fast is not None, f"{url}: the demo's list page no longer matches the template"
+        assert fast == _avito_dom_texts(html, url), url
+        shown += fast[0].values()
+    assert len(shown) == 10 * 35
+    prices = [card["price_text"] for card in shown if "price_text" in card]
+    # an instalment or a struck-out old price is never the price; every card shows a date
+    assert prices and not any("mois" in price for price in prices)
+    assert all(card["posted_text"].startswith("il y a") for card in shown)
+    assert any("<del>" in html for _, html in avito_list_pages) and any("/ mois" in html for _, html in avito_list_pages)
+
+
+AVITO_VARIANTS = {
+    "a comment in a card": lambda h: h.replace("</p></div></a>", "</p><!-- <p>1 DH</p> --></div></a>", 1),
+    "a bold price": lambda h: h.replace('dJAfqm">', 'dJAfqm"><b>', 1).replace(" DH</p>", " DH</b></p>", 1),
+    "a link written href-first": lambda h: h.replace('<link rel="next" href=', '<link href=', 1)
+    .replace('?o=2">', '?o=2" rel="next">', 1),
+    "an extra wrapper around the cards": lambda h: h.replace("<main>", "<main><section>", 1)
+    .replace("</main>", "</section></main>", 1),
+}
+
+
+@pytest.mark.parametrize("variant", AVITO_VARIANTS)
+def test_avito_list_pages_off_the_template_go_to_the_dom(avito_list_pages, variant):
+    url, html = avito_list_pages[0]
+    changed = AVITO_VARIANTS[variant](html)
+    assert changed != html
+    assert avito._list_markup_from_template(changed[:avito._script_bounds(changed)[0]], url) is None
+    page = avito.parse_list_page(changed, url)
+    texts, next_href = _avito_dom_texts(changed, url)
+    assert [card["price_text"] for card in page.cards] == [texts.get(card["url"], {}).get("price_text")
+                                                          for card in page.cards]
+    assert page.next_url == next_href == f"https://www.avito.ma{avito_site.LIST_PATH}?o=2"
+    assert page.cards[0]["price_text"] == avito.parse_list_page(html, url).cards[0]["price_text"]
