@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from urllib.parse import urljoin
 
@@ -118,33 +119,50 @@ def is_car_category(category: str | None) -> bool | None:
     return clean_text(category).lower().startswith("voitures d'occasion")
 
 
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _param_effect(key, value, label, shown) -> tuple[tuple | None, tuple[tuple[str, object], ...], tuple | None]:
+    """What one params item adds: (attribute label and text, row fields, equipment).
+
+    The equipment is None for other params, () for an equipment flag that is off, and (its name,) when it is on.
+    Pages repeat the same few hundred items, so the effects are cached (typed: 1, 1.0 and True stay apart).
+    """
+    value = None if value is None else str(value)
+    attribute = None
+    if label is not None:
+        attribute = (str(label), strip_term(str(shown if shown is not None else value)))
+    simple = _SIMPLE_PARAMS.get(key)
+    if simple is not None:
+        return attribute, ((simple[0], simple[1](value)),), None
+    if key in _MILEAGE_KEYS:
+        text = strip_invisible(value if shown is None else str(shown))
+        return attribute, (("mileage_text", text), ("mileage_km", parse_km(value))), None
+    if key is None:
+        return attribute, (), None
+    if key.startswith(_EQUIPMENT_PREFIX) or key in _EQUIPMENT_EXTRA_KEYS:
+        return attribute, (), (clean_term(label),) if value == "1" else ()
+    if key.isdigit():
+        return attribute, (("sector", clean_term(value)),), None  # the sector hides behind a numeric key
+    return attribute, (), None
+
+
 def _apply_params(row: dict, params) -> None:
     equipment = None  # stays None when the page has no equipment flags at all (list pages)
     attributes = {}
     for item in _param_items(params):
         if not isinstance(item, dict):
             continue
-        key = item.get("key")
-        value = item.get("value")
-        value = None if value is None else str(value)
-        if item.get("label") is not None:
-            shown = item.get("fullValue")
-            attributes[str(item["label"])] = strip_term(str(shown if shown is not None else value))
-        simple = _SIMPLE_PARAMS.get(key)
-        if simple is not None:
-            row[simple[0]] = simple[1](value)
-        elif key in _MILEAGE_KEYS:
-            shown = item.get("fullValue")
-            row["mileage_text"] = strip_invisible(value if shown is None else str(shown))
-            row["mileage_km"] = parse_km(value)
-        elif key is None:
-            continue
-        elif key.startswith(_EQUIPMENT_PREFIX) or key in _EQUIPMENT_EXTRA_KEYS:
+        args = (item.get("key"), item.get("value"), item.get("label"), item.get("fullValue"))
+        try:
+            attribute, fields, flags = _param_effect(*args)
+        except TypeError:  # an object or a list where text belongs cannot be a cache key
+            attribute, fields, flags = _param_effect.__wrapped__(*args)
+        if attribute is not None:
+            attributes[attribute[0]] = attribute[1]
+        for field, parsed in fields:
+            row[field] = parsed
+        if flags is not None:
             equipment = equipment if equipment is not None else []
-            if value == "1":
-                equipment.append(clean_term(item.get("label")))
-        elif key.isdigit():
-            row["sector"] = clean_term(value)  # the sector hides behind a numeric key
+            equipment.extend(flags)
     if equipment is not None:
         row["equipment"] = equipment
     if attributes:

@@ -38,6 +38,18 @@ def test_avito_detail_falls_back_to_the_apollo_cache_and_flat_params():
     assert row["posted_at"] == dt.datetime(2026, 1, 9, 10, 11, 12, tzinfo=dt.timezone.utc)
 
 
+@pytest.mark.parametrize("flag, on", [("1", True), (1, True), (True, False), (1.0, False), ("0", False)])
+def test_avito_params_cache_keeps_values_of_other_types_apart(flag, on):
+    # 1, 1.0 and True are equal as dict keys; only the text "1" (or the integer 1) switches an equipment flag on
+    params = {"equipments": [{"key": "car_abs", "label": "ABS", "value": flag}],
+              "others": [{"key": "doors", "value": [5]}, {"key": "1013", "label": {"x": 1}, "value": "Gauthier"}]}
+    html = _avito_page({"props": {"pageProps": {"componentProps": {"adInfo": {"ad": {**AD, "params": params}}}}}})
+    row = avito.parse_detail_page(html, "https://www.avito.ma/fr/maarif/voitures_d_occasion/x_57350163.htm")
+    assert row["equipment"] == (["ABS"] if on else [])
+    assert row["doors"] == 5  # a list where text belongs is read as its text, past the cache
+    assert row["sector"] == "Gauthier" and row["attributes"]["{'x': 1}"] == "Gauthier"
+
+
 def test_avito_pages_without_data_are_parse_errors():
     with pytest.raises(ParseError):
         avito.parse_detail_page("<html><body>Just a moment...</body></html>", "https://www.avito.ma/x_1.htm")
