@@ -68,10 +68,15 @@ def strip_term(text: str | None) -> str | None:
     return _strip_cached(text) if type(text) is str else strip_invisible(text)
 
 
+_GROUP_SPACES_RE = re.compile("[ \u00a0\u202f\u2009]")
+_DECIMALS_RE = re.compile(r"[.,](\d{1,2})$")
+_DIGITS_RE = re.compile(r"\d+")
+
+
 def _amount_to_int(amount: str) -> int:
     """'173 000' / '118,000' / '1.250.000' / '95000,50' -> int, reading 3-digit groups as thousands."""
-    digits = re.sub(r"[ \u00a0\u202f\u2009]", "", amount)
-    decimals = re.search(r"[.,](\d{1,2})$", digits)
+    digits = _GROUP_SPACES_RE.sub("", amount)
+    decimals = _DECIMALS_RE.search(digits)
     if decimals:
         digits = digits[: decimals.start()]
     return int(digits.replace(",", "").replace(".", ""))
@@ -153,7 +158,7 @@ def parse_int(text: str | None) -> int | None:
     """First integer in text ('6 CV' -> 6, '2019' -> 2019), None if there is none."""
     if not text:
         return None
-    match = re.search(r"\d+", _visible(text))
+    match = _DIGITS_RE.search(_visible(text))
     if not match or len(match.group()) > 9:
         return None
     return int(match.group())
