@@ -203,6 +203,10 @@ class DemoMarketServer:
             self._connections[task] = writer
             try:
                 await site.serve_connection(reader, writer)
+            except asyncio.CancelledError:
+                # stop() cancels kept-alive connections; ending normally spares Python 3.11's stream callback,
+                # which calls task.exception() on the task and would print a CancelledError traceback
+                pass
             finally:
                 self._connections.pop(task, None)
 

@@ -116,3 +116,12 @@ def test_stop_releases_the_ports(market):
     running.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/robots.txt", timeout=2)
+
+
+def test_stop_ends_kept_alive_connections_quietly(market, caplog):
+    running = DemoMarketServer(market).start()
+    with httpx.Client(timeout=5) as kept_alive:
+        assert kept_alive.get(running.avito_url + "/robots.txt").status_code == 200
+        running.stop()  # while the client still holds its connection open
+    # Python 3.11's stream callback logged "Exception in callback ... CancelledError" for each such connection
+    assert [record.getMessage() for record in caplog.records if record.name == "asyncio"] == []
