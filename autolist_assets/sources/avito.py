@@ -11,7 +11,7 @@ import orjson
 from selectolax.lexbor import LexborHTMLParser
 
 from autolist_assets.sources.schema import ListPage, ParseError
-from autolist_assets.sources.template import HEAD, TEXT, VALUE, unescape
+from autolist_assets.sources.template import HEAD, HEAD_LINK_RE, TEXT, VALUE, unescape
 from autolist_assets.sources.text import (
     MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_term, clean_text, is_instalment, looks_truncated, parse_int, parse_km,
     parse_price_dh, parse_relative_date_fr, parse_yes_no, strip_invisible, strip_term,
@@ -269,7 +269,6 @@ _T_LIST_MARKUP_RE = re.compile(
     rf"<h1 class={VALUE}>{TEXT}</h1><p class={VALUE}>{TEXT}</p><div class={VALUE}>(?P<cards>(?:{_T_CARD})*)</div>"
     r'</main></div>'
 )
-_T_HEAD_LINK_RE = re.compile(r'<link rel="([^"]*)" href="([^"]*)">')
 # within the matched cards: each card's link, then its paragraphs
 _T_LINK_OR_PARAGRAPH_RE = re.compile(rf'<a class="[^"]*" href="([^"]*)">|<p class="[^"]*"(?: title="[^"]*")?>({_P_CONTENT})</p>')
 _T_INLINE_TAG_RE = re.compile(r"</?(?:span|del)>")
@@ -281,7 +280,7 @@ def _list_markup_from_template(markup: str, page_url: str) -> tuple[dict[str, di
     if match is None:
         return None
     # as the DOM: the first <link rel="next">; the template only allows rel-then-href links in the head
-    next_href = next((href for rel, href in _T_HEAD_LINK_RE.findall(match["head"]) if rel == "next"), None)
+    next_href = next((href for rel, href in HEAD_LINK_RE.findall(match["head"]) if rel == "next"), None)
     cards: dict[str, dict] = {}
     href = None
     for link, content in _T_LINK_OR_PARAGRAPH_RE.findall(match["cards"]):

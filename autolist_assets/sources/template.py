@@ -9,6 +9,7 @@ can only be skipped, never wrong by itself; the parser tests check that both pat
 
 from __future__ import annotations
 
+import re
 from html import unescape as _html_unescape
 
 # A text node without child elements. HTML parsers normalise \r and NUL in text, so those pages take the DOM path.
@@ -21,6 +22,8 @@ HEAD = (
     r"<!DOCTYPE html><html[^<>]*><head>"
     rf"(?P<head>(?:<meta [^<>]*>|<title>{TEXT}</title>|<link rel={VALUE} href={VALUE}>)*)</head>"
 )
+# (rel, href) of each link in a matched head
+HEAD_LINK_RE = re.compile(r'<link rel="([^"]*)" href="([^"]*)">')
 
 
 def unescape(text: str) -> str:
