@@ -46,23 +46,38 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, first_day: date, days: i
     con.execute(
         f"""
         insert into raw.listings by name
-        with base as (
+        with cars as (
             select
                 i,
-                hash(i, 'seed') as h,
-                cast(hash(i, 'b') % {len(BRANDS)} as integer) as b,
-                cast(hash(i, 'm') % 3 as integer) as m,
-                cast(hash(i, 'c') % {len(CITIES)} as integer) as c
+                -- one ad in ten is another ad of the car listed just before it: a repost a day later, or a
+                -- cross-post when the two ads fall on different sites
+                case when hash(i || ':dup') % 10 = 0 and i > {id_offset} then i - 1 else i end as car
             from range({id_offset}, {id_offset + rows}) as t(i)
+        ),
+        base as (
+            select
+                i,
+                car,
+                -- hash(x || ':k'), not hash(x, 'k'): the latter combines hash(x) with a constant, so every such
+                -- column shared hash(x)'s low bits, and 1M rows fell into 216 of the 7,680 brand × model × year
+                -- × city blocks (4,000 listings a block, a storm of false duplicates for the dedup join)
+                hash(i || ':seed') as h,
+                hash(car || ':seed') as hc,
+                cast(hash(car || ':b') % {len(BRANDS)} as integer) as b,
+                cast(hash(car || ':m') % 3 as integer) as m,
+                cast(hash(car || ':c') % {len(CITIES)} as integer) as c
+            from cars
         ),
         shaped as (
             select
                 *,
                 cast(DATE '{first_day.isoformat()}' + cast(i % {days} as integer) as date) as day,
                 case when h % 3 = 0 then 'moteur' else 'avito' end as site,
-                2005 + cast(h % 20 as integer) as yr,
-                cast(5000 + (hash(i, 'km') % 300000) as bigint) as km,
-                cast(40000 + cast(hash(i, 'p') % 400 as bigint) * 1000 as bigint) as price
+                2005 + cast(hc % 20 as integer) as yr,
+                cast(5000 + (hash(car || ':km') % 300000) as bigint) as km,
+                -- half the second ads ask 2,000 DH less
+                cast(40000 + cast(hash(car || ':p') % 400 as bigint) * 1000
+                    - case when car <> i and h % 2 = 0 then 2000 else 0 end as bigint) as price
             from base
         )
         select
@@ -85,19 +100,19 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, first_day: date, days: i
                 then format('{{}} - {{}}', (km // 10000) * 10000, (km // 10000) * 10000 + 9999)
                 else cast(km as varchar) end as mileage_text,
             case when site = 'avito' and h % 4 = 0 then null else km end as mileage_km,
-            (['Diesel', 'Essence', 'Hybride'])[cast(h % 3 as integer) + 1] as fuel,
-            (['Manuelle', 'Automatique'])[cast(h % 2 as integer) + 1] as gearbox,
+            (['Diesel', 'Essence', 'Hybride'])[cast(hc % 3 as integer) + 1] as fuel,
+            (['Manuelle', 'Automatique'])[cast(hc % 2 as integer) + 1] as gearbox,
             case when site = 'moteur' then upper(({brand_list})[b + 1]) else ({brand_list})[b + 1] end as brand,
             ({model_list})[b + 1][m + 1] as model,
-            6 + cast(h % 3 as integer) as fiscal_power,
+            6 + cast(hc % 3 as integer) as fiscal_power,
             5 as doors,
             'WW au Maroc' as origin,
             'Excellent' as condition,
-            h % 2 = 0 as first_owner,
+            hc % 2 = 0 as first_owner,
             case when site = 'moteur' then strip_accents(({CITIES})[c + 1]) else ({CITIES})[c + 1] end as city,
             cast(null as varchar) as sector,
             case when h % 3 = 0 then 'shop' else 'private' end as seller_type,
-            md5('seller' || (h % 20000)) as seller_name_hash,
+            md5('seller' || (hc % 20000)) as seller_name_hash,
             cast(null as varchar) as seller_phone_hash,
             cast(day as timestamptz) + to_seconds(cast(h % 86400 as bigint)) as posted_at,
             5 as image_count,
