@@ -6,45 +6,26 @@ dbt puts in one vehicle is compared with the pairs sharing the truth's vehicle_i
 """
 
 import dataclasses
-import hashlib
 import itertools
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from autolist_assets.raw_tables import ensure_raw_tables
-from demo_market import Market, MarketConfig, catalog
+from demo_market import Market, MarketConfig
 from demo_market.market import Faults
+from tests.warehouse.market_rows import raw_row
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
 BIN = Path(sys.executable).parent
 TODAY = date(2026, 3, 1)
 FIRST_DAY = date(2026, 2, 16)
-
-
-def _hash(value: str | None) -> str | None:
-    return hashlib.sha256(f"test-salt:{value}".encode()).hexdigest() if value else None
-
-
-def _raw_row(ad, day: date) -> dict:
-    moteur = ad.source == "moteur"
-    return {
-        "scrape_date": day, "source": ad.source, "listing_id": ad.listing_id, "url": None, "title": ad.title,
-        "price_text": None, "price_dh": ad.price_dh, "year": ad.year, "mileage_km": ad.mileage_km,
-        "fuel": ad.fuel, "gearbox": ad.gearbox,
-        "brand": catalog.moteur_brand_display(ad.brand) if moteur else ad.brand, "model": ad.model,
-        "fiscal_power": ad.fiscal_power, "doors": ad.doors, "origin": ad.origin, "condition": ad.condition,
-        "first_owner": ad.first_owner, "city": catalog.moteur_city_display(ad.city) if moteur else ad.city,
-        "sector": ad.sector, "seller_type": ad.seller_type, "seller_name_hash": _hash(ad.seller_name),
-        "seller_phone_hash": _hash(ad.seller_phone), "posted_at": ad.posted_at,
-        "category": getattr(ad, "category", None), "scraped_at": datetime.combine(day, datetime.max.time(), timezone.utc),
-    }
 
 
 def _pairs(groups: dict[str, list[str]]) -> set[tuple[str, str]]:
@@ -66,7 +47,7 @@ def quality(tmp_path_factory) -> dict:
             for ad in market.listings(source, day):
                 if not getattr(ad, "is_car", True):
                     continue
-                rows.append(_raw_row(ad, day))
+                rows.append(raw_row(ad, day))
                 truth.setdefault(ad.vehicle_id, []).append(f"{source}:{ad.listing_id}")
             day = date.fromordinal(day.toordinal() + 1)
     data_dir = tmp_path_factory.mktemp("dedup")

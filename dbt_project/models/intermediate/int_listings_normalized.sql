@@ -109,7 +109,9 @@ classified as (
             when mileage_lower_km > {{ var('max_mileage_km') }} then 'mileage_out_of_range'
             when mileage_text is not null and mileage_lower_km is null then 'unparseable_mileage'
             when brand_raw is null or regexp_matches(brand_raw, '^[0-9]+$') then 'unparseable_brand'
-        end as rejection_reason
+        end as rejection_reason,
+        -- when this row was (re)built: int_listing_states rebuilds only the listings whose rows changed
+        current_timestamp as normalized_at
     from placed
 )
 
