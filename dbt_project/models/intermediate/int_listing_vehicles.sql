@@ -3,7 +3,7 @@
 -- The representative is the component's first-seen listing. Only matched listings take part in the propagation:
 -- every other listing is a vehicle of its own.
 with states as (
-    select listing_key, first_seen_at from {{ ref('int_listing_states') }}
+    select listing_key, source, first_seen_at from {{ ref('int_listing_states') }}
 ),
 
 edges as (
@@ -29,6 +29,7 @@ labels_{{ round }} as (
 matched as (
     select
         labels_3.node as listing_key,
+        states.source,
         'veh_' || substr(md5(labels_3.label), 1, 16) as vehicle_id,
         states.first_seen_at
     from labels_3
@@ -38,6 +39,7 @@ matched as (
 matched_vehicles as (
     select
         listing_key,
+        source,
         vehicle_id,
         count(*) over (partition by vehicle_id) as vehicle_listings,
         row_number() over (partition by vehicle_id order by first_seen_at, listing_key) = 1 as is_representative
@@ -47,6 +49,7 @@ matched_vehicles as (
 unmatched_vehicles as (
     select
         listing_key,
+        source,
         'veh_' || substr(md5(listing_key), 1, 16) as vehicle_id,
         cast(1 as bigint) as vehicle_listings,
         true as is_representative

@@ -31,24 +31,30 @@ with listings as (
 -- Prices go in buckets of log width ln(1 / (1 - dedup_max_price_gap)) (a hair wider, against rounding):
 -- two prices within the gap are at most one bucket apart, so the join also pairs only neighbouring buckets.
 -- A thousand listings of one model, year and city no longer make a million candidate pairs.
+-- A number stands in for a block's four strings in the join, since integers hash and compare far faster. Numbering
+-- the few thousand distinct blocks, not ranking every listing, keeps a sort of the whole table out of this model.
+blocks as (
+    select brand, model, model_year, city, row_number() over (order by brand, model, model_year, city) as block_no
+    from (select distinct brand, model, model_year, city from listings where price_dh > 0)
+),
+
 band_ranges as (
     select
         listings.*,
-        -- Numbers stand in for the strings in the join: integers hash and compare far faster than a block's four
-        -- strings, and listing numbers follow the listing keys' order, so each pair keeps its orientation.
-        row_number() over (order by listing_key) as listing_no,
-        dense_rank() over (order by brand, model, model_year, city) as block_no,
+        blocks.block_no,
         cast(floor((mileage_lower_km - mileage_slack_km) / 10000) as bigint) as first_band,
         cast(floor((mileage_upper_km + mileage_slack_km) / 10000) as bigint) as last_band,
         cast(floor(ln(price_dh) / (-ln(1 - {{ var('dedup_max_price_gap') }}) * 1.0001)) as bigint) as price_bucket
     from listings
+    inner join blocks using (brand, model, model_year, city)
     where price_dh > 0
 ),
 
 -- the join carries only what its tests read
 banded as (
     select
-        listing_no,
+        listing_key,
+        source,
         block_no,
         first_band,
         price_bucket,
@@ -72,14 +78,15 @@ banded_price_neighbours as (
 
 matched_pairs as (
     select
-        a.listing_no as listing_no_a,
-        b.listing_no as listing_no_b
+        a.listing_key as listing_key_a,
+        b.listing_key as listing_key_b,
+        case when a.source = b.source then 'repost' else 'cross_post' end as match_kind
     from banded_price_neighbours as a
     inner join banded as b
         on a.block_no = b.block_no
         and a.mileage_band = b.mileage_band
         and a.price_slot = b.price_bucket
-        and a.listing_no < b.listing_no
+        and a.listing_key < b.listing_key
         -- two listings share every band from the later of their first bands on: meeting only in that one
         -- keeps each pair once, without a distinct over the whole candidate list
         and a.mileage_band = greatest(a.first_band, b.first_band)
@@ -104,16 +111,6 @@ matched_pairs as (
             and a.seller_name_hash <> b.seller_name_hash
             and (a.seller_phone_hash is null or b.seller_phone_hash is null)
         )
-),
-
-matched as (
-    select
-        a.listing_key as listing_key_a,
-        b.listing_key as listing_key_b,
-        case when a.source = b.source then 'repost' else 'cross_post' end as match_kind
-    from matched_pairs
-    inner join band_ranges as a on a.listing_no = matched_pairs.listing_no_a
-    inner join band_ranges as b on b.listing_no = matched_pairs.listing_no_b
 )
 
-select * from matched
+select * from matched_pairs

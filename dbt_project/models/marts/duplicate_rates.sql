@@ -1,14 +1,15 @@
 -- Duplicate rate per site: the share of a site's trusted listings that repeat a car already counted
 -- (a repost on the same site, or a cross-post of a car first seen on the other site).
 with listings as (
-    select states.listing_key, states.source, vehicles.vehicle_id, vehicles.is_representative
-    from {{ ref('int_listing_states') }} as states
-    inner join {{ ref('int_listing_vehicles') }} as vehicles using (listing_key)
+    select listing_key, source, vehicle_id, vehicle_listings, is_representative
+    from {{ ref('int_listing_vehicles') }}
 ),
 
+-- only a vehicle with several listings can be cross-posted
 vehicle_sources as (
     select vehicle_id, count(distinct source) > 1 as is_cross_posted
     from listings
+    where vehicle_listings > 1
     group by vehicle_id
 ),
 
@@ -21,7 +22,7 @@ final as (
         round(count(*) filter (where not listings.is_representative) / count(*), 4) as duplicate_rate,
         count(*) filter (where vehicle_sources.is_cross_posted) as cross_posted_listings
     from listings
-    inner join vehicle_sources using (vehicle_id)
+    left join vehicle_sources using (vehicle_id)
     group by listings.source
 )
 
