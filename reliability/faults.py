@@ -33,8 +33,8 @@ FAULT_OUTCOMES = {"429", "500", "502", "503", "403", "reset", "truncated", "slow
 # Columns that say when or how fast a run went, not what it loaded: left out of the content hashes.
 RUN_COLUMNS = ("scraped_at", "observed_at", "first_seen_at", "last_seen_at", "vehicle_first_seen_at",
                "vehicle_last_seen_at", "recorded_at", "duration_s", "listings_per_s", "hours_since_scrape",
-               # when dbt built the row, so that int_listing_states can rebuild only the listings whose rows changed
-               "normalized_at",
+               # when dbt built the row, so that the incremental models rebuild only what changed
+               "normalized_at", "built_at", "states_built_at",
                # the card's age as printed ("il y a 3 heures"): the same ad shows another text an hour later
                "posted_text")
 HASHED_TABLES = ("raw.listings", "intermediate.int_listings_accepted", "main.listings_rejected", "main.fct_listings",

@@ -26,8 +26,9 @@ def registry_root():
 
 
 # Identifiers and hashes the price model never reads: the widest text columns, left in the warehouse (a million rows
-# of them cost about a gigabyte as Python strings).
-NOT_PRICE_INPUTS = ("url", "vehicle_id", "listing_id", "seller_name_hash", "seller_phone_hash", "sources", "import_file")
+# of them cost about a gigabyte as Python strings), and the incremental build's bookkeeping.
+NOT_PRICE_INPUTS = ("url", "vehicle_id", "listing_id", "seller_name_hash", "seller_phone_hash", "sources", "import_file",
+                    "states_built_at")
 
 
 def fct_listings_for_pricing(con) -> "pd.DataFrame":  # noqa: F821

@@ -1,5 +1,6 @@
-{#- int_listing_states is incremental: its model body rebuilds the listings whose rows changed, and these macros keep
-    the rules it shares with the post-hook that brings every other listing up to date in one place. -#}
+{#- int_listing_states and fct_listings are incremental: each model body rebuilds the listings (or vehicles) whose rows
+    changed, and the post-hooks here bring every other row up to date: rows left without a source go, and still_active,
+    which moves with each site's latest scrape, is set where it changed. -#}
 
 {#- Each site's latest scrape time, from the trusted rows. -#}
 {% macro latest_scrapes() -%}
@@ -30,4 +31,24 @@
     from ({{ latest_scrapes() }}) as latest_scrapes
     where latest_scrapes.source = states.source
         and states.still_active <> {{ listing_still_active('states', 'latest_scrapes.latest_scraped_at') }}
+{%- endmacro %}
+
+
+{#- fct_listings: vehicles no longer in int_listing_vehicles (their listings went, or joined another vehicle). -#}
+{% macro drop_vanished_vehicles() -%}
+    delete from {{ this }}
+    where vehicle_id not in (select vehicle_id from {{ ref('int_listing_vehicles') }})
+{%- endmacro %}
+
+{#- fct_listings: a vehicle is still online when any of its listings is. -#}
+{% macro refresh_vehicle_still_active() -%}
+    update {{ this }} as built
+    set still_active = not built.still_active
+    from (
+        select vehicles.vehicle_id, bool_or(states.still_active) as still_active
+        from {{ ref('int_listing_vehicles') }} as vehicles
+        inner join {{ ref('int_listing_states') }} as states using (listing_key)
+        group by vehicles.vehicle_id
+    ) as fresh
+    where fresh.vehicle_id = built.vehicle_id and fresh.still_active <> built.still_active
 {%- endmacro %}

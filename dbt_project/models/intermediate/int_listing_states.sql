@@ -69,7 +69,9 @@ final as (
         cast(changed.first_seen_at as date) as first_seen_date,
         cast(changed.last_seen_at as date) as last_seen_date,
         date_diff('day', cast(changed.first_seen_at as date), cast(changed.last_seen_at as date)) as days_on_market,
-        {{ listing_still_active('latest', 'latest_scrapes.latest_scraped_at') }} as still_active
+        {{ listing_still_active('latest', 'latest_scrapes.latest_scraped_at') }} as still_active,
+        -- fct_listings rebuilds the vehicles of the listings rebuilt since its own last build
+        current_timestamp as built_at
     from latest
     inner join changed using (listing_key)
     left join ({{ latest_scrapes() }}) as latest_scrapes using (source)

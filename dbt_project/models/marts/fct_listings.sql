@@ -1,11 +1,59 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='vehicle_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{% if is_incremental() %}{{ drop_vanished_vehicles() }}{% endif %}",
+            "{% if is_incremental() %}{{ refresh_vehicle_still_active() }}{% endif %}",
+        ],
+    )
+}}
 -- One row per vehicle in its current state: reposts and cross-posts of one car collapse onto its first-seen
 -- (representative) listing, with the vehicle's latest asking price and price-history aggregates.
-with states as (
-    select * from {{ ref('int_listing_states') }}
+-- Incremental: a run rebuilds the vehicles with a listing rebuilt in int_listing_states since this table's last build
+-- (states_built_at), and those new to it or whose listings changed in number; the post-hooks drop vehicles that are
+-- gone and move still_active for the rest.
+{%- set incremental = is_incremental()
+    and 'states_built_at' in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+with vehicles as (
+    select * from {{ ref('int_listing_vehicles') }}
 ),
 
-vehicles as (
-    select * from {{ ref('int_listing_vehicles') }}
+{% if incremental %}
+rebuilt_listings as (
+    select listing_key
+    from {{ ref('int_listing_states') }}
+    where built_at > (select max(states_built_at) from {{ this }})
+),
+
+-- a vehicle a listing joined or left since the last build either has a rebuilt listing, or a listing count this
+-- table does not hold
+changed_vehicles as (
+    select vehicle_id from vehicles where listing_key in (select listing_key from rebuilt_listings)
+    union
+    select vehicles.vehicle_id
+    from vehicles
+    left join {{ this }} as built
+        on built.vehicle_id = vehicles.vehicle_id and built.vehicle_listings = vehicles.vehicle_listings
+    where vehicles.is_representative and built.vehicle_id is null
+),
+
+vehicle_listings as (
+    select * from vehicles where vehicle_id in (select vehicle_id from changed_vehicles)
+),
+{% else %}
+vehicle_listings as (
+    select * from vehicles
+),
+{% endif %}
+
+states as (
+    select * from {{ ref('int_listing_states') }}
+    {% if incremental %}
+    where listing_key in (select listing_key from vehicle_listings)
+    {% endif %}
 ),
 
 listing_prices as (
@@ -15,12 +63,22 @@ listing_prices as (
         count(*) - 1 as price_changes,
         count(*) filter (where price_change_dh < 0) as price_drops
     from {{ ref('listing_price_history') }}
+    {% if incremental %}
+    where listing_key in (select listing_key from vehicle_listings)
+    {% endif %}
     group by listing_key
 ),
 
+-- what a vehicle aggregates, per listing; the wide columns join the representatives only, in final
 listed as (
     select
-        states.*,
+        states.listing_key,
+        states.source,
+        states.price_dh,
+        states.first_seen_at,
+        states.last_seen_at,
+        states.still_active,
+        states.built_at,
         listing_prices.first_price_dh,
         listing_prices.price_changes,
         listing_prices.price_drops,
@@ -28,7 +86,7 @@ listed as (
         vehicles.vehicle_listings,
         vehicles.is_representative
     from states
-    inner join vehicles using (listing_key)
+    inner join vehicle_listings as vehicles using (listing_key)
     inner join listing_prices using (listing_key)
 ),
 
@@ -46,6 +104,7 @@ per_vehicle as (
         sum(price_changes) as vehicle_price_changes,
         sum(price_drops) as vehicle_price_drops,
         bool_or(still_active) as vehicle_still_active,
+        max(built_at) as states_built_at,
         count(distinct source) > 1 as is_cross_posted,
         count(*) - count(distinct source) as reposts,
         string_agg(distinct source, ',' order by source) as sources
@@ -65,6 +124,7 @@ singles as (
         cast(price_changes as hugeint) as vehicle_price_changes,
         cast(price_drops as hugeint) as vehicle_price_drops,
         still_active as vehicle_still_active,
+        built_at as states_built_at,
         false as is_cross_posted,
         cast(0 as bigint) as reposts,
         source as sources
@@ -82,39 +142,39 @@ final as (
     select
         listed.listing_key,
         listed.vehicle_id,
-        listed.source,
-        listed.listing_id,
-        listed.url,
-        listed.title,
-        listed.brand,
-        listed.brand_segment,
-        listed.model,
-        listed.model_year,
-        listed.mileage_km,
-        listed.mileage_is_estimated,
-        listed.mileage_lower_km,
-        listed.mileage_upper_km,
-        listed.fuel,
-        listed.gearbox,
-        listed.fiscal_power,
-        listed.doors,
-        listed.origin,
-        listed.condition,
-        listed.first_owner,
+        states.source,
+        states.listing_id,
+        states.url,
+        states.title,
+        states.brand,
+        states.brand_segment,
+        states.model,
+        states.model_year,
+        states.mileage_km,
+        states.mileage_is_estimated,
+        states.mileage_lower_km,
+        states.mileage_upper_km,
+        states.fuel,
+        states.gearbox,
+        states.fiscal_power,
+        states.doors,
+        states.origin,
+        states.condition,
+        states.first_owner,
         per_vehicle.current_price_dh as price_dh,
         per_vehicle.vehicle_first_price_dh as first_price_dh,
         per_vehicle.current_price_dh - per_vehicle.vehicle_first_price_dh as price_change_dh,
         per_vehicle.vehicle_price_changes as price_changes,
         per_vehicle.vehicle_price_drops as price_drops,
-        listed.city,
-        listed.province,
-        listed.region,
-        listed.sector_raw as sector,
-        listed.seller_type,
-        listed.seller_name_hash,
-        listed.seller_phone_hash,
-        listed.posted_at,
-        listed.posted_date,
+        states.city,
+        states.province,
+        states.region,
+        states.sector_raw as sector,
+        states.seller_type,
+        states.seller_name_hash,
+        states.seller_phone_hash,
+        states.posted_at,
+        states.posted_date,
         per_vehicle.vehicle_first_seen_at as first_seen_at,
         per_vehicle.vehicle_last_seen_at as last_seen_at,
         date_diff('day', cast(per_vehicle.vehicle_first_seen_at as date), cast(per_vehicle.vehicle_last_seen_at as date))
@@ -124,11 +184,13 @@ final as (
         per_vehicle.sources,
         per_vehicle.is_cross_posted,
         per_vehicle.reposts,
-        listed.ingestion,
-        listed.import_file,
-        listed.scrape_date,
-        listed.scraped_at
+        states.ingestion,
+        states.import_file,
+        states.scrape_date,
+        states.scraped_at,
+        per_vehicle.states_built_at
     from listed
+    inner join states using (listing_key)
     inner join vehicles_aggregated as per_vehicle using (vehicle_id)
     where listed.is_representative
 )
