@@ -25,7 +25,7 @@ with vehicles as (
 rebuilt_listings as (
     select listing_key
     from {{ ref('int_listing_states') }}
-    where built_at > (select max(states_built_at) from {{ this }})
+    where built_at > (select coalesce(max(states_built_at), cast('1900-01-01' as timestamptz)) from {{ this }})
 ),
 
 -- a vehicle a listing joined or left since the last build either has a rebuilt listing, or a listing count this
