@@ -1,6 +1,6 @@
-{#- int_listing_states and fct_listings are incremental: each model body rebuilds the listings (or vehicles) whose rows
-    changed, and the post-hooks here bring every other row up to date: rows left without a source go, and still_active,
-    which moves with each site's latest scrape, is set where it changed. -#}
+{#- int_listing_states, listing_price_history and fct_listings are incremental: each model body rebuilds the listings
+    (or vehicles) whose rows changed, and the post-hooks here bring every other row up to date: rows left without a
+    source go, and still_active, which moves with each site's latest scrape, is set where it changed. -#}
 
 {#- Each site's latest scrape time, from the trusted rows. -#}
 {% macro latest_scrapes() -%}
@@ -33,6 +33,11 @@
         and states.still_active <> {{ listing_still_active('states', 'latest_scrapes.latest_scraped_at') }}
 {%- endmacro %}
 
+{#- listing_price_history: the history of listings that are gone from int_listing_states. -#}
+{% macro drop_vanished_price_history() -%}
+    delete from {{ this }}
+    where listing_key not in (select listing_key from {{ ref('int_listing_states') }})
+{%- endmacro %}
 
 {#- fct_listings: vehicles no longer in int_listing_vehicles (their listings went, or joined another vehicle). -#}
 {% macro drop_vanished_vehicles() -%}

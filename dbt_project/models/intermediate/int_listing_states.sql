@@ -12,9 +12,9 @@
 }}
 -- One row per listing (identity kept across days by "<source>:<listing_id>"): its latest observed state plus
 -- first seen, last seen, days on market and whether it is still online. Its price history is listing_price_history,
--- which builds beside this model rather than before it.
+-- which builds after this model, for the listings it rebuilt.
 -- Incremental: a run rebuilds only the listings whose trusted rows changed (observations_checksum), since a day adds
--- about one listing in sixty; the post-hook then drops vanished listings and moves still_active for everyone.
+-- about one listing in sixty; the post-hooks then drop vanished listings and move still_active for everyone.
 -- int_listings_accepted is read where it is used, not through a CTE: DuckDB would materialize a CTE read four times,
 -- every column of every trusted row (most of this model's time).
 with seen as (

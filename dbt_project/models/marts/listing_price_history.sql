@@ -5,7 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         post_hook=[
-            "{% if is_incremental() %}delete from {{ this }} where listing_key not in (select listing_key from {{ ref('int_listing_states') }}){% endif %}",
+            "{% if is_incremental() %}{{ drop_vanished_price_history() }}{% endif %}",
         ],
     )
 }}
