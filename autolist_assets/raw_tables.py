@@ -215,15 +215,14 @@ def _fitter(arrow_type):
 _ROW_FITTERS = [(f.name, _fitter(f.type)) for f in RAW_LISTING_SCHEMA if f.name not in ("scrape_date", "scraped_at")]
 
 
-def storable_row(row: dict) -> dict:
-    """A parsed row with every value fitted to its raw.listings column."""
-    return {name: None if (value := row.get(name)) is None else fit(value) for name, fit in _ROW_FITTERS}
-
-
 def listing_table(rows: list[dict], scrape_day: date) -> pa.Table:
     """A partition's parsed rows as raw.listings stores them, but for `scraped_at`, which the commit sets."""
-    return pa.Table.from_pylist([{**storable_row(row), "scrape_date": scrape_day} for row in rows],
-                                schema=_UNCOMMITTED_SCHEMA)
+    # column by column: a third cheaper than Arrow reading one dict per row (a million rows per backfill)
+    columns = {"scrape_date": pa.array([scrape_day] * len(rows), pa.date32())}
+    for name, fit in _ROW_FITTERS:
+        columns[name] = pa.array([None if (value := row.get(name)) is None else fit(value) for row in rows],
+                                 _UNCOMMITTED_SCHEMA.field(name).type)
+    return pa.Table.from_pydict(columns, schema=_UNCOMMITTED_SCHEMA)
 
 
 def replace_partition(con, scrape_day: date, source: str, rows: list[dict] | pa.Table, report: dict,

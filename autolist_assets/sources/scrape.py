@@ -37,6 +37,8 @@ _PRICE_FIELDS = ("price_dh", "old_price_dh", "monthly_payment_dh")
 # Pages asked for at once from a site on this machine (the demo marketplace): it renders the next ad pages
 # while we archive and parse the last ones. Remote sites get one at a time, whatever their rate limit.
 LOCAL_WORKERS = 8
+# what json.dumps(ensure_ascii=False, sort_keys=True) gives, without building an encoder for every row
+_ATTRIBUTES_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 class ScrapeError(RuntimeError):
@@ -301,7 +303,7 @@ def build_row(source: str, card: dict, detail: dict | None, pii_salt: str) -> di
         row["is_car"] = "/voiture" in (row["url"] or "") if source == "moteur" else None
     row["ad_status"] = row["ad_status"] or "active"
     if isinstance(row["attributes"], dict):
-        row["attributes"] = json.dumps(row["attributes"], ensure_ascii=False, sort_keys=True)
+        row["attributes"] = _ATTRIBUTES_JSON.encode(row["attributes"])
     return row
 
 

@@ -126,6 +126,7 @@ def is_instalment(text: str | None) -> bool:
     return bool(text) and bool(_INSTALMENT_RE.search(text))
 
 
+@functools.lru_cache(maxsize=1 << 14)  # buckets and round figures repeat from ad to ad
 def mileage_range(text: str | None) -> tuple[int | None, int | None]:
     """(low, high) km from an exact value (low == high) or a bucket; (None, None) otherwise."""
     exact = parse_km(text)
