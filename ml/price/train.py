@@ -40,7 +40,10 @@ LGB_PARAMS = {
     "bagging_fraction": 0.9,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
-    "cat_smooth": 10,
+    # Little smoothing of the category means: the linear prior already shrinks rare models towards their brand and
+    # year, so the trees may trust a model's own listings. 5-fold CV on the Avito 2026 file, two fold draws: median APE
+    # 7.44 / 7.60 % at 10 → 7.36 / 7.45 % at 1, MAE 28,488 / 28,823 → 28,243 / 28,548 DH; demo market unchanged.
+    "cat_smooth": 1,
     "cat_l2": 10,
     "min_data_per_group": 5,
     "max_bin": 255,
