@@ -20,12 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROME_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800",
-]
 # Each page's URL path (st.navigation derives it from the page file's name).
 PAGES = {
     "market": "",
@@ -69,14 +63,10 @@ def streamlit_server(port: int, env: dict | None = None):
 
 
 def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """The scrapers' headless Chromium (autolist_assets.sources.fetch), in a window tall enough for a page."""
+    from autolist_assets.sources.fetch import start_chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return start_chromium("--window-size=1400,1800")
 
 
 def _wait_rendered(driver, timeout: float = 60) -> None:

@@ -7,9 +7,12 @@ import functools
 import http.client
 import ipaddress
 import json
+import os
 import random
 import select
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -476,6 +479,42 @@ class HttpFetcher:
         self.close()
 
 
+def start_chromium(*extra_flags: str, capabilities: dict | None = None,
+                   chromium_path: str = CHROMIUM_PATH, chromedriver_path: str = CHROMEDRIVER_PATH):
+    """A headless Chromium under Selenium (CHROMIUM_FLAGS plus `extra_flags`) whose scratch files go to a private
+    temp dir that the driver's quit() removes.
+
+    Chromium leaves a directory with its process-singleton socket in $TMPDIR at every exit, clean or not, so
+    without its own TMPDIR each browser run would leave one more directory in /tmp.
+    """
+    # imported lazily: HTTP-only runs never pay for Selenium
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    scratch = tempfile.mkdtemp(prefix="autolist-chromium-")
+
+    class Chromium(webdriver.Chrome):
+        def quit(self) -> None:
+            try:
+                super().quit()
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    options = webdriver.ChromeOptions()
+    # explicit binary and driver paths keep Selenium Manager from trying to download anything
+    options.binary_location = chromium_path
+    for flag in (*CHROMIUM_FLAGS, *extra_flags):
+        options.add_argument(flag)
+    for name, value in (capabilities or {}).items():
+        options.set_capability(name, value)
+    service = Service(executable_path=chromedriver_path, env={**os.environ, "TMPDIR": scratch})
+    try:
+        return Chromium(service=service, options=options)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
 class BrowserFetcher:
     """Headless Chromium through Selenium, one driver reused for every page (started on first use)."""
 
@@ -508,20 +547,10 @@ class BrowserFetcher:
     def driver(self):
         """The Selenium driver, started on first access."""
         if self._driver is None:
-            # imported lazily: HTTP-only runs never pay for Selenium
-            from selenium import webdriver
-            from selenium.webdriver.chrome.service import Service
-
-            options = webdriver.ChromeOptions()
-            # explicit binary and driver paths keep Selenium Manager from trying to download anything
-            options.binary_location = self._chromium_path
-            for flag in CHROMIUM_FLAGS:
-                options.add_argument(flag)
-            if self._user_agent:
-                options.add_argument(f"--user-agent={self._user_agent}")
+            flags = [f"--user-agent={self._user_agent}"] if self._user_agent else []
             # the performance log carries the document's real status and headers, which WebDriver hides
-            options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-            self._driver = webdriver.Chrome(service=Service(executable_path=self._chromedriver_path), options=options)
+            self._driver = start_chromium(*flags, capabilities={"goog:loggingPrefs": {"performance": "ALL"}},
+                                          chromium_path=self._chromium_path, chromedriver_path=self._chromedriver_path)
             self._driver.set_page_load_timeout(self._page_load_timeout)
         return self._driver
 

@@ -1,6 +1,9 @@
 """A real headless Chromium fetches demo pages, and the same parsers recover the ground truth from its DOM."""
 
 import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from demo_truth import PII_SALT, displayed_brand, displayed_city
@@ -66,3 +69,21 @@ def test_the_browser_opens_voir_plus_and_parses_the_page_like_http(server, brows
     parsed = avito.parse_detail_page(rendered.text, url)
     assert parsed == avito.parse_detail_page(raw.text, url)
     assert parsed["equipment"] == list(ad.equipment) and parsed["listing_id"] == ad.listing_id
+
+
+def test_a_browser_run_leaves_nothing_in_the_temp_dir(server, monkeypatch):
+    # Chromium leaves its process-singleton directory in $TMPDIR at every exit; the fetcher gives it a private one.
+    # A short temp dir of the test's own: the singleton's socket path must fit in 108 bytes, pytest's tmp_path does not.
+    temp = Path(tempfile.mkdtemp(prefix="al-"))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        with BrowserFetcher() as fetcher:
+            assert fetcher.get(f"{server.avito_url}{AVITO_LIST}").status == 200
+            scratch = list(temp.iterdir())
+            assert [p.name[:18] for p in scratch] == ["autolist-chromium-"]
+            assert any(p.name.startswith("org.chromium.") for p in scratch[0].iterdir())
+        assert list(temp.iterdir()) == []
+    finally:
+        tempfile.tempdir = None
+        shutil.rmtree(temp, ignore_errors=True)
