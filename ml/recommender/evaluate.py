@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ml.recommender.interactions import _active_spans
-from ml.recommender.model import ItemFeatures, Recommender, best_positions, best_positions_by_row, fill_fresh_slots
+from ml.recommender.model import (
+    ItemFeatures, Recommender, best_positions, best_positions_by_row, fill_fresh_slots, in_threads,
+)
 
 METHODS = ("popularity", "content", "collaborative", "hybrid")
 
@@ -30,31 +32,39 @@ def _ndcg(hits: np.ndarray, n_relevant: int) -> float:
     return float(_ndcg_rows(hits[None, :], n_relevant)[0])
 
 
-def _cases(model: Recommender, train: pd.DataFrame, test: pd.DataFrame, users: np.ndarray):
-    """Per held-out user: the candidate mask, the relevant items, the cold relevant items and the segments."""
+def _case_inputs(model: Recommender, train: pd.DataFrame, test: pd.DataFrame) -> dict:
+    """What _cases reads for every user, worked out once for all of them."""
     first, last = _active_spans(model.items)
-    trained_counts = train.groupby("user_id").size()
-    warm_items = model.popularity > 0
-    # item numbers of every training and held-out event at once, then each user's share of them
-    seen_by_user = _positions_by_user(model, train)
-    held_by_user = _positions_by_user(model, test)
     # each user's held-out day (the day of their first held-out event), for every user at once
     held_days = test.groupby("user_id")["ts"].first().dt.floor("D")
     if held_days.dt.tz is not None:
         held_days = held_days.dt.tz_convert("UTC").dt.tz_localize(None)
-    held_days = pd.Series(held_days.to_numpy().astype("datetime64[D]").astype("int64"), index=held_days.index)
+    return {
+        "first": first, "last": last,
+        "trained_counts": train.groupby("user_id").size(),
+        "warm_items": model.popularity > 0,
+        # item numbers of every training and held-out event at once, then each user's share of them
+        "seen_by_user": _positions_by_user(model, train),
+        "held_by_user": _positions_by_user(model, test),
+        "held_days": pd.Series(held_days.to_numpy().astype("datetime64[D]").astype("int64"), index=held_days.index),
+    }
+
+
+def _cases(inputs: dict, users):
+    """Per held-out user: the candidate mask, the relevant items, the cold relevant items and the segments."""
+    first, last, warm_items = inputs["first"], inputs["last"], inputs["warm_items"]
     for user in users:
-        day = held_days[user]
+        day = inputs["held_days"][user]
         allowed = (first <= day) & (last >= day)
-        seen_items = seen_by_user.get(user)
+        seen_items = inputs["seen_by_user"].get(user)
         if seen_items is not None:
             allowed[seen_items[seen_items >= 0]] = False
-        relevant = held_by_user[user]
+        relevant = inputs["held_by_user"][user]
         relevant = relevant[relevant >= 0]
         relevant = np.unique(relevant[allowed[relevant]])
         if relevant.size == 0:
             continue
-        segments = ["all"] + (["cold_users"] if trained_counts.get(user, 0) <= 2 else [])
+        segments = ["all"] + (["cold_users"] if inputs["trained_counts"].get(user, 0) <= 2 else [])
         yield user, allowed, relevant, relevant[~warm_items[relevant]], segments
 
 
@@ -83,23 +93,34 @@ def tune_weights(listings: pd.DataFrame | ItemFeatures, interactions: pd.DataFra
     if test.empty:
         return Recommender.weights
     model = fitted if fitted is not None else Recommender.fit(listings, train)
+    model.prepare_scoring()
     cold = model.popularity == 0
     fresh = min(model.fresh_slots, k // 2)
     popularity = model._popularity_scaled()
-    totals = np.zeros(len(WEIGHT_GRID))
+    inputs = _case_inputs(model, train, test)
     # Users come in batches (one matrix product each) and every weighting is scored per user, so memory holds one
     # batch of users, not every user's scores at once (gigabytes at a million listings).
     batch = _batch(model)
-    for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
-        # one pass gives both the collaborative and the content scores; a user without history gets popularity
-        scored = model.scores_for_users([case[0] for case in cases], "collaborative", batch)
-        for (user, allowed, relevant, _, _), (_, collaborative, content) in zip(cases, scored):
-            content = collaborative if content is None else content
-            candidates = _pool(np.flatnonzero(allowed), content, collaborative, popularity, k)
-            newcomers = {m: model._top(content, allowed & cold, m) for m in range(1, fresh + 1)}
-            scores = _grid_scores((content[candidates], collaborative[candidates], popularity[candidates]))
-            tops = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
-            totals += _ndcg_rows(np.isin(tops, relevant).astype(float), relevant.size)
+
+    def grid_ndcgs(users: list) -> list[np.ndarray]:
+        ndcgs = []
+        for cases in _chunks(_cases(inputs, users), batch):
+            # one pass gives both the collaborative and the content scores; a user without history gets popularity
+            scored = model.scores_for_users([case[0] for case in cases], "collaborative", batch)
+            for (user, allowed, relevant, _, _), (_, collaborative, content) in zip(cases, scored):
+                content = collaborative if content is None else content
+                candidates = _pool(np.flatnonzero(allowed), content, collaborative, popularity, k)
+                newcomers = {m: model._top(content, allowed & cold, m) for m in range(1, fresh + 1)}
+                scores = _grid_scores((content[candidates], collaborative[candidates], popularity[candidates]))
+                tops = _top_items_among(candidates, scores, k, cold, fresh, newcomers)
+                ndcgs.append(_ndcg_rows(np.isin(tops, relevant).astype(float), relevant.size))
+        return ndcgs
+
+    totals = np.zeros(len(WEIGHT_GRID))
+    # added up in user order, as one loop over the users would: the same totals to the last bit
+    for part in in_threads(grid_ndcgs, list(_sample_users(test, max_users, seed))):
+        for ndcgs in part:
+            totals += ndcgs
     return WEIGHT_GRID[int(np.argmax(totals))]
 
 
@@ -152,7 +173,7 @@ def _ndcg_rows(hits: np.ndarray, n_relevant: int) -> np.ndarray:
 
 
 def _batch(model: Recommender) -> int:
-    """Users per matrix product: about 200 MB of scores whatever the number of listings."""
+    """Users per matrix product: about 200 MB of scores per scoring thread, whatever the number of listings."""
     return int(max(8, min(256, 50_000_000 // max(1, len(model.items)))))
 
 
@@ -186,25 +207,36 @@ def _evaluate(listings: pd.DataFrame | ItemFeatures, interactions: pd.DataFrame,
     """evaluate()'s table and the model it evaluated."""
     train, test = time_split(interactions)
     model = train_recommender(listings, train)
-    rows = {(segment, method): [] for segment in ("all", "cold_users", "cold_items") for method in METHODS}
-    recommended = {method: set() for method in METHODS}
+    model.prepare_scoring()
+    inputs = _case_inputs(model, train, test)
     batch = _batch(model)
-    # users in batches, one matrix product per batch for the four methods: per (segment, method) the rows still
-    # come in user order, and memory holds one batch's candidate masks
-    for cases in _chunks(_cases(model, train, test, _sample_users(test, max_users, seed)), batch):
-        scored = model.scores_for_users_by_method([case[0] for case in cases], METHODS, batch)
-        for (user, allowed, relevant, cold_relevant, segments), (_, by_method) in zip(cases, scored):
-            candidates = np.flatnonzero(allowed)
-            for method, (scores, content) in zip(METHODS, by_method):
-                top = model.top_items(scores, allowed, k, method, content, candidates)
-                recommended[method].update(top.tolist())
-                hits = np.isin(top, relevant).astype(float)
-                for segment in segments:
-                    rows[(segment, method)].append((hits.max(initial=0.0), _ndcg(hits, relevant.size), hits.sum() / k))
-                if cold_relevant.size:
-                    # Cold items compete with every candidate; only they count as hits.
-                    cold_hits = np.isin(top, cold_relevant).astype(float)
-                    rows[("cold_items", method)].append((cold_hits.max(initial=0.0), _ndcg(cold_hits, cold_relevant.size), cold_hits.sum() / k))
+
+    def score(users: list) -> tuple[dict, dict]:
+        rows = {(segment, method): [] for segment in ("all", "cold_users", "cold_items") for method in METHODS}
+        recommended = {method: set() for method in METHODS}
+        # users in batches, one matrix product per batch for the four methods: per (segment, method) the rows still
+        # come in user order, and memory holds one batch's candidate masks
+        for cases in _chunks(_cases(inputs, users), batch):
+            scored = model.scores_for_users_by_method([case[0] for case in cases], METHODS, batch)
+            for (user, allowed, relevant, cold_relevant, segments), (_, by_method) in zip(cases, scored):
+                candidates = np.flatnonzero(allowed)
+                for method, (scores, content) in zip(METHODS, by_method):
+                    top = model.top_items(scores, allowed, k, method, content, candidates)
+                    recommended[method].update(top.tolist())
+                    hits = np.isin(top, relevant).astype(float)
+                    for segment in segments:
+                        rows[(segment, method)].append((hits.max(initial=0.0), _ndcg(hits, relevant.size), hits.sum() / k))
+                    if cold_relevant.size:
+                        # Cold items compete with every candidate; only they count as hits.
+                        cold_hits = np.isin(top, cold_relevant).astype(float)
+                        rows[("cold_items", method)].append(
+                            (cold_hits.max(initial=0.0), _ndcg(cold_hits, cold_relevant.size), cold_hits.sum() / k))
+        return rows, recommended
+
+    parts = in_threads(score, list(_sample_users(test, max_users, seed)))
+    # the parts' rows joined in part order are the rows of one loop over the users, in user order
+    rows = {key: [row for part_rows, _ in parts for row in part_rows[key]] for key in parts[0][0]}
+    recommended = {method: set().union(*(part[method] for _, part in parts)) for method in METHODS}
 
     active = int(model.items["is_active"].sum())
     table = []

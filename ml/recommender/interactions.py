@@ -125,7 +125,7 @@ def generate_interactions(listings: pd.DataFrame, config: InteractionConfig = In
     keys = listings["listing_key"].to_numpy()
     items = ItemArrays.of(listings, reference_year)
     online_by_day = {int(day): (first <= day) & (last >= day) for day in days}
-    online_items_by_day: dict[int, np.ndarray] = {}  # positions, filled as days are drawn
+    online_items_by_day: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # positions and prices, as days are drawn
     items_by_brand = {brand: np.flatnonzero(items.brand == brand) for brand in pd.unique(items.brand)}
 
     events: list[tuple] = []
@@ -133,15 +133,17 @@ def generate_interactions(listings: pd.DataFrame, config: InteractionConfig = In
         for day in rng.choice(days, size=max(1, rng.poisson(config.sessions_per_user)), replace=True):
             online = online_by_day[int(day)]
             if int(day) not in online_items_by_day:
-                online_items_by_day[int(day)] = np.flatnonzero(online)
-            online_items = online_items_by_day[int(day)]
+                online_items = np.flatnonzero(online)
+                # a day's prices gathered once, not once per budget search (2 ms each at a million listings)
+                online_items_by_day[int(day)] = online_items, items.price[online_items]
+            online_items, online_prices = online_items_by_day[int(day)]
             # Buyers search before they browse: most sessions filter on a favourite brand or the budget.
             mode = rng.random()
             if mode < config.brand_search_rate:
                 brand_items = items_by_brand.get(rng.choice(persona.preferred_brands), np.array([], dtype=int))
                 results = brand_items[online[brand_items]]
             elif mode < config.brand_search_rate + config.budget_search_rate:
-                results = online_items[items.price[online_items] <= persona.budget_dh * 1.1]
+                results = online_items[online_prices <= persona.budget_dh * 1.1]
             else:
                 results = online_items
             if results.size == 0:

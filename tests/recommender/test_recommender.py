@@ -11,7 +11,7 @@ from demo_market import Market, MarketConfig
 from ml.recommender import (
     LISTING_COLUMNS, InteractionConfig, Recommender, evaluate, evaluate_and_train, generate_interactions, train_recommender,
 )
-from ml.recommender.model import load_recommender, save_recommender
+from ml.recommender.model import AGE_BANDS, CATEGORICAL, PRICE_BANDS, _band, content_matrix, load_recommender, save_recommender
 
 TODAY = date(2026, 11, 1)
 REGIONS = {"Casablanca": "Casablanca-Settat", "Rabat": "Rabat-Salé-Kénitra", "Marrakech": "Marrakech-Safi", "Tanger": "Tanger-Tétouan-Al Hoceïma"}
@@ -143,6 +143,24 @@ def test_evaluating_and_training_together_gives_what_each_gives_alone(listings, 
     assert table["users"].max() > 100
 
 
+def test_users_scored_on_several_threads_give_what_one_loop_gives(listings, behaviour, monkeypatch):
+    # the evaluation, the weight tuning and the bulk recommendations split their users into parts scored at once;
+    # joined in part order they must give exactly what one loop over the users gives
+    import ml.recommender.model as recommender_model
+
+    def run(threads: int):
+        monkeypatch.setattr(recommender_model, "SCORING_THREADS", threads)
+        table, trained = evaluate_and_train(listings, behaviour[1], max_users=400)
+        return table, trained.weights, trained.recommend_for_users(list(trained.user_history))
+
+    (table_1, weights_1, recs_1), (table_4, weights_4, recs_4) = run(1), run(4)
+    pd.testing.assert_frame_equal(table_4, table_1, check_exact=True)
+    assert weights_4 == weights_1
+    pd.testing.assert_frame_equal(recs_4, recs_1, check_exact=True)
+    # every part's users are in: ten picks for each of the hundreds of users with a history
+    assert recs_1["user_id"].nunique() > 500 and (recs_1.groupby("user_id").size() == 10).all()
+
+
 def test_the_listing_columns_are_all_that_users_and_the_model_read(listings, behaviour, model):
     # the recommender assets read only LISTING_COLUMNS from fct_listings: a column missing there would fail here
     narrow = listings[[c for c in (*LISTING_COLUMNS, "is_active") if c in listings]]
@@ -152,6 +170,28 @@ def test_the_listing_columns_are_all_that_users_and_the_model_read(listings, beh
     again = train_recommender(narrow, behaviour[1])
     pd.testing.assert_frame_equal(again.recommend_for_users(users), model.recommend_for_users(users))
     assert set(again.items.columns) <= {*LISTING_COLUMNS, "is_active"}
+
+
+def test_content_vectors_are_the_weighted_one_hot_blocks_written_out(listings):
+    # the matrix is filled in place; get_dummies, block by block, is what it must equal to the last bit
+    frame = listings.copy()
+    frame.loc[frame.index[::7], "city"] = None  # a missing value is a category of its own ("?")
+    frame.loc[frame.index[::11], "mileage_km"] = np.nan
+    weights = {"brand": 1.5, "model": 1.5, "fuel": 0.8, "gearbox": 0.6, "city": 0.5, "region": 0.5, "price_band": 1.0,
+               "age_band": 0.8}
+    age = (2026 - frame["model_year"].fillna(2026 - 8)).clip(lower=0)
+    banded = frame.assign(price_band=_band(frame["price_dh"], PRICE_BANDS), age_band=_band(age, AGE_BANDS))
+    blocks = [pd.get_dummies(banded[c].astype("string").fillna("?"), dtype=np.float32).to_numpy() * weights[c]
+              for c in CATEGORICAL]
+    raw = np.column_stack([np.log(frame["price_dh"].fillna(frame["price_dh"].median()).clip(lower=1000).to_numpy(float)),
+                           age.to_numpy(float),
+                           np.log1p(frame["mileage_km"].fillna(frame["mileage_km"].median()).to_numpy(float))])
+    numeric = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-9) * 0.4
+    expected = np.hstack(blocks + [numeric.astype(np.float32)])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True) + 1e-9
+    matrix = content_matrix(frame, 2026)
+    assert matrix.dtype == np.float32 and matrix.shape == expected.shape
+    assert matrix.tobytes() == expected.tobytes()
 
 
 def test_hybrid_scores_are_the_blend_written_out(model, behaviour):
