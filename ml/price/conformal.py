@@ -52,9 +52,16 @@ class Conformal:
 
     def percentile(self, log_pred: np.ndarray, log_ask: np.ndarray) -> np.ndarray:
         """Where each asking price falls in its predictive distribution (0 = far below, 1 = far above)."""
-        grids = np.asarray(self.grids)[self.band(log_pred)]
         residual = np.asarray(log_ask, float) - np.asarray(log_pred, float)
-        return np.array([np.interp(r, g, GRID) if np.isfinite(r) else np.nan for r, g in zip(residual, grids)])
+        bands = self.band(log_pred)
+        out = np.full(residual.shape, np.nan)
+        finite = np.isfinite(residual)
+        # one interpolation per band over all its rows (the same values as row by row, a million times faster to ask)
+        for band, grid in enumerate(self.grids):
+            rows = finite & (bands == band)
+            if rows.any():
+                out[rows] = np.interp(residual[rows], grid, GRID)
+        return out
 
     def to_json(self) -> dict:
         return {"edges": self.edges, "grids": self.grids, "bounds": self.bounds, "counts": self.counts}

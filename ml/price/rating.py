@@ -31,8 +31,29 @@ def rate(percentile: float, relative_width: float, comparables: int, asked: floa
 
 
 def rate_many(percentiles, widths, comparables, asked) -> tuple[list, list]:
-    pairs = [
-        rate(float(p), float(w), int(c), None if a is None or (isinstance(a, float) and np.isnan(a)) else float(a))
-        for p, w, c, a in zip(percentiles, widths, comparables, asked)
-    ]
-    return [r for r, _ in pairs], [why for _, why in pairs]
+    """rate() of every row, worked out a column at a time: the same ratings and the same rule texts."""
+    percentile = np.asarray(percentiles, dtype=float)
+    width = np.asarray(widths, dtype=float)
+    count = np.asarray(comparables).astype(np.int64)
+    ask = np.asarray([np.nan if a is None else a for a in asked], dtype=float)
+    no_price = ~(np.isfinite(ask) & (ask > 0))
+    few = ~no_price & (count < MIN_COMPARABLES)
+    wide = ~no_price & ~few & (width > MAX_RELATIVE_WIDTH)
+    placed = ~(no_price | few | wide)
+    ratings = np.full(percentile.shape, None, dtype=object)
+    # a NaN percentile falls through every band to "overpriced", as rate()'s loop lets it
+    band = np.searchsorted([limit for limit, _ in BANDS], percentile, side="right")
+    names = np.array([name for _, name in BANDS] + ["overpriced"], dtype=object)
+    ratings[placed] = names[np.where(np.isnan(percentile), len(BANDS), band)[placed]]
+    rules = np.full(percentile.shape, "no asking price", dtype=object)
+    rules[few] = [f"too few comparables ({c} < {MIN_COMPARABLES} of this brand and model)" for c in count[few]]
+    rules[wide] = [f"range too wide (90% range is {w:.0%} of the estimate > {MAX_RELATIVE_WIDTH:.0%})" for w in width[wide]]
+    # f"{p:.0%}" rounds p × 100 to the nearest integer, halves to even, as np.round does: 101 texts serve every row
+    points = np.array([f"asking price at the {k}% point of the predictive distribution" for k in range(101)], dtype=object)
+    shown = percentile[placed]
+    usual = (shown >= 0) & (shown <= 1) & ~np.signbit(shown)  # anything else (NaN, say) is formatted as it comes
+    texts = np.empty(shown.shape, dtype=object)
+    texts[usual] = points[np.round(shown[usual] * 100).astype(np.int64)]
+    texts[~usual] = [f"asking price at the {p:.0%} point of the predictive distribution" for p in shown[~usual]]
+    rules[placed] = texts
+    return ratings.tolist(), rules.tolist()

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from ml.price.conformal import GRID
 from ml.price.metrics import regression_metrics, segment_metrics
 from ml.price.model import PREDICTION_COLUMNS
+from ml.price.rating import rate, rate_many
 from ml.price.train import (
     LGB_PARAMS, compare_candidates, fit_and_compare, fit_price_model, size_params, training_rows,
 )
@@ -128,3 +130,36 @@ def test_a_candidate_stopped_by_its_iteration_cap_is_noted_in_the_table_not_warn
     assert table.loc["mlp", "note"] == "stopped at its iteration cap before converging"
     assert table.loc["linear_ridge", "note"] == ""
     assert np.isfinite(table.loc["mlp", "median_ape"])
+
+
+def test_price_percentiles_are_each_residual_read_on_its_own_bands_grid(trained):
+    # scoring reads a band's grid for all its rows at once; row by row is the definition it must equal
+    conformal = trained[0].conformal
+    assert len(conformal.grids) > 1
+    rng = np.random.default_rng(3)
+    log_pred = rng.normal(np.mean(conformal.edges), 0.8, 5000)
+    log_ask = log_pred + rng.normal(0, 0.3, log_pred.size)
+    log_ask[::50], log_ask[::70], log_ask[::90] = np.nan, -np.inf, log_pred[::90] + 4  # no price, a zero, far above
+    bands = conformal.band(log_pred)
+    expected = [np.interp(a - p, conformal.grids[b], GRID) if np.isfinite(a - p) else np.nan
+                for p, a, b in zip(log_pred, log_ask, bands)]
+    assert np.array_equal(conformal.percentile(log_pred, log_ask), np.array(expected), equal_nan=True)
+    assert len(set(bands)) == len(conformal.grids)
+
+
+def test_deal_ratings_of_a_batch_are_each_rows_rating_and_rule():
+    # rate_many works a column at a time; rate() on each row is the definition, edge cases included
+    rng = np.random.default_rng(5)
+    n = 4000
+    percentile = rng.random(n)
+    percentile[::7] = np.arange(0, 1.0001, 0.005)[rng.integers(0, 201, percentile[::7].size)]  # halves round to even
+    percentile[::11], percentile[::13] = np.nan, 1.0
+    width = rng.random(n) * 1.5
+    count = rng.integers(0, 12, n)
+    asked = [float(a) for a in rng.random(n) * 300_000]
+    asked[::17], asked[::19], asked[::23] = [None] * len(asked[::17]), [0.0] * len(asked[::19]), [np.nan] * len(asked[::23])
+    ratings, rules = rate_many(percentile, width, count, asked)
+    expected = [rate(float(p), float(w), int(c), None if a is None or np.isnan(a) else a)
+                for p, w, c, a in zip(percentile, width, count, asked)]
+    assert ratings == [r for r, _ in expected] and rules == [why for _, why in expected]
+    assert {"great", "good", "fair", "high", "overpriced", None} <= set(ratings)
