@@ -56,7 +56,7 @@ class Conformal:
         bands = self.band(log_pred)
         out = np.full(residual.shape, np.nan)
         finite = np.isfinite(residual)
-        # one interpolation per band over all its rows (the same values as row by row, a million times faster to ask)
+        # one interpolation per band over all its rows: the values of one per row, about 90× faster at 200k rows
         for band, grid in enumerate(self.grids):
             rows = finite & (bands == band)
             if rows.any():

@@ -297,11 +297,7 @@ class Recommender:
         would otherwise build its own copy of each at the same time)."""
         self.prepare_histories()
         self.positions([])
-        popularity = self._popularity_scaled()
-        cold, some_cold = self._cold_items()
-        if some_cold and "_inherited_popularity" not in self.__dict__:
-            self.__dict__["_inherited_popularity"] = self._inherit(popularity, cold)
-        self._weighted_popularity(self.weights[2], self.__dict__.get("_inherited_popularity", popularity))
+        self._weighted_popularity(self.weights[2], self._hybrid_popularity())
         for name in ("is_active", "brand", "model", "listing_key", "city"):
             self._column(name)
 
@@ -369,23 +365,28 @@ class Recommender:
     def _hybrid(self, collaborative: np.ndarray, content: np.ndarray) -> np.ndarray:
         """The weighted blend of content, collaborative and popularity scores, in a new array (the inputs are the
         other methods' scores too)."""
-        popularity = self._popularity_scaled()
         # A new listing has no co-visits and no popularity yet: that is missing evidence, not bad evidence.
         # It inherits the mean of the listings of its own model (the median listing's when none is warm),
         # and its content decides where it ranks among them.
         cold, some_cold = self._cold_items()
         if some_cold:
             collaborative = self._inherit(collaborative, cold)
-            if "_inherited_popularity" not in self.__dict__:  # the same for every user
-                self.__dict__["_inherited_popularity"] = self._inherit(popularity, cold)
-            popularity = self.__dict__["_inherited_popularity"]
         w_content, w_collaborative, w_popularity = self.weights
         # In place, with the popularity term kept across users: the same sums as written out (an addition's order
         # of operands does not change its result), with two fewer passes over every item per user.
         blended = w_collaborative * collaborative
         blended += w_content * content
-        blended += self._weighted_popularity(w_popularity, popularity)
+        blended += self._weighted_popularity(w_popularity, self._hybrid_popularity())
         return blended
+
+    def _hybrid_popularity(self) -> np.ndarray:
+        """The popularity the hybrid blends, the same for every user: cold listings inherit their model's (_hybrid)."""
+        cold, some_cold = self._cold_items()
+        if not some_cold:
+            return self._popularity_scaled()
+        if "_inherited_popularity" not in self.__dict__:
+            self.__dict__["_inherited_popularity"] = self._inherit(self._popularity_scaled(), cold)
+        return self.__dict__["_inherited_popularity"]
 
     def _cold_items(self) -> tuple[np.ndarray, bool]:
         """Items nobody has interacted with, and whether inheritance applies (some are cold, not all)."""
