@@ -2,6 +2,8 @@
 
 import datetime as dt
 import gzip
+import re
+import uuid
 
 import pytest
 
@@ -33,6 +35,26 @@ def test_responses_round_trip_with_status_headers_time_and_fetcher(tmp_path):
         text = raw.read()
     assert text.count("WARC-Type: response") == 3 and "WARC-Type: warcinfo" in text
     assert "WARC-Fetcher: browser" in text
+
+
+def test_record_ids_are_distinct_version_4_uuids_and_dates_are_utc_to_the_microsecond(tmp_path):
+    path = tmp_path / "a.warc.gz"
+    paris = dt.timezone(dt.timedelta(hours=1))
+    shifted = _response(4)
+    shifted.fetched_at = dt.datetime(2026, 5, 20, 11, 30, 4, 0, tzinfo=paris)  # 10:30:04 UTC, no microseconds
+    with PageArchive(path) as archive:
+        for response in [_response(n % 60) for n in range(200)] + [shifted]:
+            archive.write(response)
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as raw:
+        text = raw.read()
+    ids = re.findall(r"WARC-Record-ID: <urn:uuid:([^>]+)>", text)[1:]  # the first is warcinfo's, from warcio
+    assert len(ids) == 201 == len(set(ids))
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122
+               for i in ids)
+    dates = re.findall(r"WARC-Date: (\S+)", text)[1:]
+    assert dates[:2] == ["2026-05-20T10:30:00.123456Z", "2026-05-20T10:30:01.123456Z"]
+    assert dates[-1] == "2026-05-20T10:30:04.000000Z"
+    assert [r.fetched_at for r in read_archive(path)][-1] == shifted.fetched_at
 
 
 def test_a_rerun_replaces_the_archive_and_a_failed_run_keeps_the_old_one(tmp_path):
