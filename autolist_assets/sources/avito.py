@@ -102,16 +102,7 @@ def _iso_utc(text: str | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)
 
 
-def _param_items(params):
-    """Params come as an object of groups (lists of items) or, on older pages, as one flat list."""
-    if isinstance(params, dict):
-        for group in params.values():
-            if isinstance(group, list):
-                yield from group
-    elif isinstance(params, list):
-        yield from params
-
-
+@functools.lru_cache(maxsize=256)  # a site has a handful of category texts, asked for on every ad
 def is_car_category(category: str | None) -> bool | None:
     """Cars for sale only: rentals ('Voitures de location') and other vehicles are not cars for this product."""
     if not category:
@@ -148,21 +139,29 @@ def _param_effect(key, value, label, shown) -> tuple[tuple | None, tuple[tuple[s
 def _apply_params(row: dict, params) -> None:
     equipment = None  # stays None when the page has no equipment flags at all (list pages)
     attributes = {}
-    for item in _param_items(params):
-        if not isinstance(item, dict):
+    # params come as an object of groups (lists of items) or, on older pages, as one flat list; no generator:
+    # a list page runs this for 35 ads of about 20 items each
+    groups = params.values() if isinstance(params, dict) else (params,) if isinstance(params, list) else ()
+    for group in groups:
+        if not isinstance(group, list):
             continue
-        args = (item.get("key"), item.get("value"), item.get("label"), item.get("fullValue"))
-        try:
-            attribute, fields, flags = _param_effect(*args)
-        except TypeError:  # an object or a list where text belongs cannot be a cache key
-            attribute, fields, flags = _param_effect.__wrapped__(*args)
-        if attribute is not None:
-            attributes[attribute[0]] = attribute[1]
-        for field, parsed in fields:
-            row[field] = parsed
-        if flags is not None:
-            equipment = equipment if equipment is not None else []
-            equipment.extend(flags)
+        for item in group:
+            if not isinstance(item, dict):
+                continue
+            get = item.get
+            try:
+                attribute, fields, flags = _param_effect(get("key"), get("value"), get("label"), get("fullValue"))
+            except TypeError:  # an object or a list where text belongs cannot be a cache key
+                attribute, fields, flags = _param_effect.__wrapped__(get("key"), get("value"), get("label"),
+                                                                     get("fullValue"))
+            if attribute is not None:
+                attributes[attribute[0]] = attribute[1]
+            if fields:
+                row.update(fields)
+            if flags is not None:
+                if equipment is None:
+                    equipment = []
+                equipment.extend(flags)
     if equipment is not None:
         row["equipment"] = equipment
     if attributes:
