@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 from urllib.parse import urljoin
 
@@ -136,6 +137,9 @@ def _param_effect(key, value, label, shown) -> tuple[tuple | None, tuple[tuple[s
     return attribute, (), None
 
 
+_ITEM_FIELDS = operator.itemgetter("key", "value", "label", "fullValue")  # one C call for the four reads
+
+
 def _apply_params(row: dict, params) -> None:
     equipment = None  # stays None when the page has no equipment flags at all (list pages)
     attributes = {}
@@ -148,12 +152,14 @@ def _apply_params(row: dict, params) -> None:
         for item in group:
             if not isinstance(item, dict):
                 continue
-            get = item.get
             try:
-                attribute, fields, flags = _param_effect(get("key"), get("value"), get("label"), get("fullValue"))
+                args = _ITEM_FIELDS(item)
+            except KeyError:  # an item without one of the four: absent reads as None
+                args = (item.get("key"), item.get("value"), item.get("label"), item.get("fullValue"))
+            try:
+                attribute, fields, flags = _param_effect(*args)
             except TypeError:  # an object or a list where text belongs cannot be a cache key
-                attribute, fields, flags = _param_effect.__wrapped__(get("key"), get("value"), get("label"),
-                                                                     get("fullValue"))
+                attribute, fields, flags = _param_effect.__wrapped__(*args)
             if attribute is not None:
                 attributes[attribute[0]] = attribute[1]
             if fields:
@@ -286,11 +292,19 @@ def _list_markup_from_template(markup: str, page_url: str) -> tuple[dict[str, di
         if link:
             href = unescape(link)
             continue
-        text = unescape(_T_INLINE_TAG_RE.sub("", content) if "<" in content else content)
-        kind = _card_text_kind(text)
-        if kind is not None and not (kind == "price_text" and "<del>" in content):
+        kind, text = _paragraph(content)
+        if kind is not None:
             _note_card_text(cards, page_url, href, kind, text)
     return cards, (unescape(next_href) if next_href is not None else None)
+
+
+@functools.lru_cache(maxsize=1 << 12)  # cities, dates, years, fuels and seller badges repeat from card to card
+def _paragraph(content: str) -> tuple[str | None, str]:
+    """(kind, text) of one matched card paragraph's markup: what `_card_text_kind` makes of its text, None for a
+    paragraph that is neither a date nor the price (a struck-through price is the old one)."""
+    text = unescape(_T_INLINE_TAG_RE.sub("", content) if "<" in content else content)
+    kind = _card_text_kind(text)
+    return (None if kind == "price_text" and "<del>" in content else kind), text
 
 
 _AD_ID_RE = re.compile(r"_(\d{6,10})\.htm$")

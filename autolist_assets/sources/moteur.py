@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
+from itertools import starmap
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -271,6 +273,22 @@ _T_PAIR_RE = re.compile(r'">([^<]*)</span><span class="text_bold">([^<]*)<')
 _T_OPTION_RE = re.compile(r'option_ad">([^<]*)<')
 
 
+# Labels, most values, breadcrumbs and option names repeat from page to page: each matched text is read once
+@functools.lru_cache(maxsize=1 << 12)
+def _detail_line(label: str, value: str) -> tuple[str, str]:
+    return clean_term(unescape(label)), strip_invisible(unescape(value))
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _term(text: str) -> str:
+    return clean_term(unescape(text))
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _option(text: str) -> str:
+    return clean_term(unescape(text).replace("✔", ""))
+
+
 def _ad_page_from_template(html: str) -> _AdPage | None:
     """The ad page's texts read from a whole-template match, or None when the page is not exactly the template."""
     match = _T_AD_PAGE_RE.fullmatch(html)
@@ -278,11 +296,10 @@ def _ad_page_from_template(html: str) -> _AdPage | None:
         return None
     found = match.groupdict()
     page = _AdPage(
-        lines={clean_term(unescape(label)): strip_invisible(unescape(value))
-               for label, value in _T_PAIR_RE.findall(found["lines"])},
-        crumbs=[clean_term(unescape(crumb)) for crumb in _T_CRUMB_RE.findall(found["crumbs"])],
+        lines=dict(starmap(_detail_line, _T_PAIR_RE.findall(found["lines"]))),
+        crumbs=list(map(_term, _T_CRUMB_RE.findall(found["crumbs"]))),
         price_text=strip_invisible(unescape(found["price"])),
-        options=[clean_term(unescape(option).replace("✔", "")) for option in _T_OPTION_RE.findall(found["options"])],
+        options=list(map(_option, _T_OPTION_RE.findall(found["options"]))),
         expired=found["warning"] is not None,
         image_count=found["slides"].count("<img "),
     )
