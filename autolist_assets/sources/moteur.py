@@ -47,6 +47,12 @@ def split_title(raw_title: str) -> tuple[str | None, str | None]:
     return clean_text(parts[0]), clean_text(parts[1]) if len(parts) > 1 else None
 
 
+@functools.lru_cache(maxsize=1 << 12)  # titles are the brand and the model: a few hundred distinct ones
+def _title_parts(raw_title: str) -> tuple[str | None, str | None, str | None]:
+    """(title, brand, model) of a card's or an ad page's title text."""
+    return (clean_text(raw_title), *split_title(raw_title))
+
+
 def parse_local_datetime(text: str | None) -> dt.datetime | None:
     """Moteur 'Date' value (local time: '2025-04-29 14:03', '2025-04-29', '29/04/2025') -> tz-aware UTC."""
     value = clean_text(text)
@@ -93,9 +99,9 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
         if listing_id is None:
             skipped.append("card_without_id")
             continue
-        brand, model = split_title(raw.raw_title)
+        title, brand, model = _title_parts(raw.raw_title)
         card = {
-            "listing_id": listing_id, "url": url, "title": clean_text(raw.raw_title), "brand": brand,
+            "listing_id": listing_id, "url": url, "title": title, "brand": brand,
             "model": model, "price_text": raw.price_text, "price_dh": parse_price_dh(raw.price_text), **raw.meta,
         }
         if "year" in card:
@@ -360,8 +366,7 @@ def _ad_row(page: _AdPage, page_url: str) -> dict:
     """The warehouse row of one ad page, from its texts."""
     brand = model = title = None
     if page.raw_title is not None:
-        brand, model = split_title(page.raw_title)
-        title = clean_text(page.raw_title)
+        title, brand, model = _title_parts(page.raw_title)
     if brand is None and len(page.crumbs) >= 4:  # Accueil > Voiture occasion > BRAND > Model
         brand, model = page.crumbs[-2], page.crumbs[-1]
     lines = page.lines

@@ -103,6 +103,10 @@ def looks_truncated(html: str) -> bool:
 
 def parse_price_dh(text: str | None) -> int | None:
     """Price in dirhams from displayed text, None for placeholders ('1 DH' included), instalments or no amount."""
+    return _price_cached(text) if type(text) is str else _parse_price(text)
+
+
+def _parse_price(text: str | None) -> int | None:
     if not text:
         return None
     cleaned = _visible(text)
@@ -119,6 +123,10 @@ def parse_price_dh(text: str | None) -> int | None:
         bare = _BARE_AMOUNT_RE.match(cleaned)
         amount = _amount_to_int(bare.group(1)) if bare else None
     return None if amount is None or amount <= PLACEHOLDER_MAX_DH or amount > MAX_STORABLE_DH else amount
+
+
+# Asking prices are round figures that repeat from ad to ad (a few hundred distinct texts per thousand ads).
+_price_cached = functools.lru_cache(maxsize=1 << 12)(_parse_price)
 
 
 def is_instalment(text: str | None) -> bool:
