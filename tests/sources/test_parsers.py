@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import random
 
 import pytest
 
@@ -104,3 +105,27 @@ def test_moteur_customs_rows_map_to_avito_origins(cleared, imported_new, origin)
 def test_moteur_non_ad_pages_are_parse_errors():
     with pytest.raises(ParseError):
         moteur.parse_detail_page("<html><body><h1>Oops</h1></body></html>", "https://www.moteur.ma/fr/")
+
+
+def test_moteur_links_join_the_page_url_exactly_as_urljoin_does():
+    """The root-relative fast path must give urljoin's answer (or its error) for any link, odd ones included."""
+    from urllib.parse import urljoin
+
+    from autolist_assets.sources.moteur import _join
+
+    def outcome(join, base, href):
+        try:
+            return join(base, href)
+        except ValueError as error:
+            return type(error)
+
+    bases = ["http://127.0.0.1:8765/fr/voiture/achat-voiture-occasion/75", "https://www.moteur.ma/fr/voiture/",
+             "HTTP://Host:80/a;p?q#f", "http://[::1]:8/x", "//host/x", "/relative"]
+    alphabet = "ab/.-_~%;?#:@!$&'()*+,=09Z \t\n\x00é[]"
+    rng = random.Random(5)
+    hrefs = ["/fr/voiture/achat-voiture-occasion/detail-annonce/850911/fiat-fiorino.html", "/a/../b", "/a/./b",
+             "/a/.", "/a/..", "//evil/x", "/a//b", "/a;p", "/a?q", "/a#f", "/a b", "/a\tb", "/", "/.x", "/x."]
+    hrefs += ["/" + "".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(20_000)]
+    mismatches = [(b, h) for h in hrefs for b in bases if outcome(_join, b, h) != outcome(urljoin, b, h)]
+    assert mismatches == []
+    assert _join(bases[0], hrefs[0]) == "http://127.0.0.1:8765" + hrefs[0]
