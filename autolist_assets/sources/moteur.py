@@ -105,7 +105,7 @@ def parse_list_page(html: str, page_url: str) -> ListPage:
             "model": model, "price_text": raw.price_text, "price_dh": parse_price_dh(raw.price_text), **raw.meta,
         }
         if "year" in card:
-            card["year"] = _line_int(card["year"])
+            card["year"] = _int_term(card["year"])
         cards.append(card)
     return ListPage(cards=cards, next_url=_join(page_url, next_href) if next_href else None, skipped=skipped)
 
@@ -381,10 +381,10 @@ def _list_from_template(html: str) -> tuple[list[_Card], str | None] | None:
     return cards, next_href
 
 
-# Detail-line values (str, or None when the line is missing) are a small vocabulary: years, fuels, "Oui"/"Non"
-_line_int = functools.lru_cache(maxsize=1 << 10)(parse_int)
-_line_text = functools.lru_cache(maxsize=1 << 10)(clean_text)
-_line_yes_no = functools.lru_cache(maxsize=1 << 6)(parse_yes_no)
+# Years, powers, door counts and "Oui"/"Non" (str, or None when a line is missing) are a small vocabulary: parse_int
+# and parse_yes_no cached, as clean_term caches clean_text
+_int_term = functools.lru_cache(maxsize=1 << 10)(parse_int)
+_yes_no_term = functools.lru_cache(maxsize=1 << 6)(parse_yes_no)
 
 
 def _ad_row(page: _AdPage, page_url: str) -> dict:
@@ -403,15 +403,15 @@ def _ad_row(page: _AdPage, page_url: str) -> dict:
         "model": model,
         "price_text": page.price_text,
         "price_dh": parse_price_dh(page.price_text),
-        "year": _line_int(lines.get("Année")),
+        "year": _int_term(lines.get("Année")),
         "mileage_text": lines.get("Kilométrage"),
         "mileage_km": parse_km(lines.get("Kilométrage")),
-        "fuel": _line_text(lines.get("Carburant")),
-        "gearbox": _line_text(lines.get("Boite de vitesses")),
-        "fiscal_power": _line_int(lines.get("Puissance fiscale")),
-        "doors": _line_int(lines.get("Nombre de portes")),
-        "origin": _origin(_line_yes_no(lines.get("Véhicule dédouané")), _line_yes_no(lines.get("Importé neuf"))),
-        "first_owner": _line_yes_no(lines.get("Première main")),
+        "fuel": clean_term(lines.get("Carburant")),
+        "gearbox": clean_term(lines.get("Boite de vitesses")),
+        "fiscal_power": _int_term(lines.get("Puissance fiscale")),
+        "doors": _int_term(lines.get("Nombre de portes")),
+        "origin": _origin(_yes_no_term(lines.get("Véhicule dédouané")), _yes_no_term(lines.get("Importé neuf"))),
+        "first_owner": _yes_no_term(lines.get("Première main")),
         "city": page.city,
         "seller_type": page.seller_type,
         "seller_name": page.seller_name,
