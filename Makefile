@@ -46,7 +46,7 @@ chromium:
 
 # The manifest is produced here, never at import time: dagster-dbt's prepare step would call home.
 manifest: sync
-	$(DBT) parse --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --no-partial-parse --quiet
+	$(DBT) parse --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project/parse_profile --no-partial-parse --quiet
 
 # The project's own Dagster instance: telemetry off, one writer pool (see dagster.yaml).
 dagster-home:

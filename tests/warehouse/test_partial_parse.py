@@ -34,17 +34,20 @@ def _run(instance, assets, parse_log, build_log, **kwargs) -> tuple[str, str]:
 
 def test_one_parse_per_process_serves_every_window(in_pipeline_dir, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
-    shutil.copytree(in_pipeline_dir.data_dir, data_dir)
+    shutil.copytree(in_pipeline_dir.data_dir, data_dir, ignore=shutil.ignore_patterns("dbt_parse"))
     monkeypatch.setenv("AUTOLIST_DATA_DIR", str(data_dir))
     marts, partitioned = build_dbt_assets(), build_partitioned_dbt_assets()
     parse_log = data_dir / "dbt_parse" / "dbt.log"
     marts_log = paths.DBT_PROJECT_DIR / "target" / marts.op.name / "dbt.log"
     partitioned_log = paths.DBT_PROJECT_DIR / "target" / partitioned.op.name / "dbt.log"
     day, other_day = (f"{d.isoformat()}|avito" for d in in_pipeline_dir.window)
+    dbt_in_process._manifests.clear()
     with dg.instance_for_test() as instance:
-        # a new data dir: no parse state yet, so the first command parses the whole project
+        # a new data dir starts from the parse state `make manifest` left, whatever its warehouse path: dbt
+        # re-reads at most the files changed since, never the whole project
         parse, build = _run(instance, marts, parse_log, marts_log)
-        assert PARSED in parse and "Completed successfully" in build
+        assert PARSED not in parse and "Completed successfully" in build
+        assert (data_dir / "dbt_parse" / "partial_parse.msgpack").stat().st_size > 100_000
         # the same process, other windows: no parse at all, and each build filters its own days
         for key in (day, other_day):
             parse, build = _run(instance, partitioned, parse_log, partitioned_log, partition_key=key)
