@@ -72,14 +72,16 @@ screenshots: setup
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
 
-# dbt docs of the warehouse (models, columns, tests, lineage) under dbt_project/target/, served on
-# http://127.0.0.1:8080 unless DOCS_SERVE=0.
+# dbt docs of the warehouse (models, columns, tests, lineage) under dbt_project/target/docs/, served on
+# http://127.0.0.1:8080 unless DOCS_SERVE=0. A folder of their own: their parse, with the real profile, would
+# otherwise replace the parse state in dbt_project/target/ that new data dirs start from.
 DOCS_SERVE ?= 1
+DOCS_ARGS = --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --target-path $(CURDIR)/dbt_project/target/docs
 .PHONY: docs
 docs: manifest
-	$(DBT) docs generate --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --quiet
-	@echo "dbt docs generated in dbt_project/target/index.html"
-	$(if $(filter 0,$(DOCS_SERVE)),,@echo "Serving dbt docs on http://127.0.0.1:8080" && $(DBT) docs serve --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project --host 127.0.0.1 --port 8080 --no-browser)
+	$(DBT) docs generate $(DOCS_ARGS) --quiet
+	@echo "dbt docs generated in dbt_project/target/docs/index.html"
+	$(if $(filter 0,$(DOCS_SERVE)),,@echo "Serving dbt docs on http://127.0.0.1:8080" && $(DBT) docs serve $(DOCS_ARGS) --host 127.0.0.1 --port 8080 --no-browser)
 
 # Hostile inputs, injected faults, SIGKILL, reruns, full and read-only disks, concurrent runs: the figures of
 # RELIABILITY.md, ending with one JSON line (exit 1 if crashes, rows_lost, partitions_lost or lock_errors > 0).

@@ -103,7 +103,8 @@ def demo(days: int, serve: bool) -> int:
         if not serve:
             return 0
         bin_dir = os.path.dirname(sys.executable)
-        dbt_args = ["--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR)]
+        dbt_args = ["--project-dir", str(paths.DBT_PROJECT_DIR), "--profiles-dir", str(paths.DBT_PROJECT_DIR),
+                    "--target-path", str(paths.DBT_DOCS_DIR)]
         # The docs' catalog reads the warehouse, so it is generated now, before anything else opens it.
         subprocess.run([os.path.join(bin_dir, "dbt"), "docs", "generate", *dbt_args, "--quiet"], check=True)
         children.append(

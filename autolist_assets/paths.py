@@ -14,6 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PARSE_PROFILES_DIR = DBT_PROJECT_DIR / "parse_profile"  # the profile parses run with (see its profiles.yml)
+DBT_DOCS_DIR = DBT_PROJECT_DIR / "target" / "docs"  # the docs site, apart from the parse state in target/
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 
