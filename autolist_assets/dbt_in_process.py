@@ -61,7 +61,7 @@ def parsed_manifest(project_dir: Path, profiles_dir: Path, callbacks: Sequence =
     A new data dir starts from the state `make manifest` left in the project's target dir: the project's own
     profile is parsed as dbt_project/parse_profile (a fixed warehouse path), which dbt's state check accepts for
     every data dir. dbt re-parses what changed since, or the whole project when the state does not match (a `dbt
-    parse` run by hand with the real profile rewrites it); a parse of the unchanged project takes 1.5 s, not 4.6 s.
+    parse` run by hand with the real profile rewrites it); a parse of the unchanged project takes about 1 s, not 4–5.
     """
     from dbt.cli.main import dbtRunner
 
