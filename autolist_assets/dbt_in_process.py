@@ -70,7 +70,7 @@ def parsed_manifest(project_dir: Path, profiles_dir: Path, callbacks: Sequence =
         target = paths.data_dir() / "dbt_parse"
         if profiles_dir == project_dir == paths.DBT_PROJECT_DIR:
             profiles_dir = paths.DBT_PARSE_PROFILES_DIR
-            _seed_parse_state(project_dir / "target" / _PARSE_STATE, target / _PARSE_STATE)
+            _seed_parse_state(paths.DBT_TARGET_DIR / _PARSE_STATE, target / _PARSE_STATE)
         # no manifest.json (1 MB, 0.3 s): the manifest is used from memory; the partial-parse state is still written
         result = dbtRunner(callbacks=list(callbacks)).invoke(
             ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir),

@@ -14,7 +14,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PARSE_PROFILES_DIR = DBT_PROJECT_DIR / "parse_profile"  # the profile parses run with (see its profiles.yml)
-DBT_DOCS_DIR = DBT_PROJECT_DIR / "target" / "docs"  # the docs site, apart from the parse state in target/
+DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"  # `make manifest`'s manifest and parse state, each dbt asset's folder
+DBT_DOCS_DIR = DBT_TARGET_DIR / "docs"  # the docs site, apart from the parse state
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 

@@ -138,7 +138,7 @@ class AutoListDbtCliResource(DbtCliResource):
         # finds its partial-parse state there. The warehouse pool runs one dbt step at a time, so two steps never
         # share the folder.
         name = context.op_execution_context.op.name if context is not None else "adhoc"
-        return paths.DBT_PROJECT_DIR / "target" / name
+        return paths.DBT_TARGET_DIR / name
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ARG002 (dagster-dbt's signature)
         return None
