@@ -65,9 +65,10 @@ class Response:
                 pass
         return self.fetched_at
 
-    @property
+    @functools.cached_property
     def is_challenge(self) -> bool:
         """A Cloudflare interstitial ('Just a moment...', 'Attention Required'), never a real page."""
+        # cached: the retry loop, the status counts and the page's reader each ask, for every page fetched
         return is_challenge(self.status, self.headers, self.body)
 
     @property
