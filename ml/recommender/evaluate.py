@@ -159,7 +159,7 @@ def _top_items_among(candidates: np.ndarray, scores: np.ndarray, k: int, cold: n
                      newcomers: dict[int, np.ndarray]) -> np.ndarray:
     """Recommender.top_items (hybrid) of each row of scores over the same allowed items, with the fresh-slot picks
     for each number of missing places computed beforehand (they depend on content scores only)."""
-    tops = candidates[np.argsort(-scores, axis=1) if candidates.size <= k else best_positions_by_row(scores, k)]
+    tops = candidates[np.argsort(-scores, axis=1, kind="stable") if candidates.size <= k else best_positions_by_row(scores, k)]
     if fresh == 0 or candidates.size < k:
         return tops
     return fill_fresh_slots(tops, cold, fresh, newcomers.__getitem__)

@@ -75,26 +75,42 @@ _SAMPLE_STRIDE = 16
 
 
 def best_positions(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k largest values, largest first: what `argpartition` of all of them, then `argsort` of
-    those k, gives (that pair was a third of the recommender's time at 100,000 listings).
+    """Positions of the k largest values, largest first, equal values in position order (NaN last): the first k of
+    `np.lexsort((positions, -values))`, without sorting every value.
 
-    The k-th largest of every 16th value bounds the k-th largest of all from below, so the k best are among
-    the few hundred values at or above it. When those k are distinct and clear of the rest, they and their
-    order are the only answer, the one the whole-array path gives too; ties fall back to that path, which
-    keeps its own choice among equals.
+    Equal scores are common (no co-visits, equal popularity, a model's mean inherited by its new listings), and
+    position order is a rule that does not depend on numpy's selection algorithm. The k-th largest of every 16th
+    value bounds the k-th largest of all from below: when fewer than k values lie above that bound, the answer is
+    those values and then the first values equal to it, found without any partition; otherwise the k best are
+    among the few values above it.
     """
     if values.size > k * _SAMPLE_STRIDE * 4:
         sample = values[::_SAMPLE_STRIDE]
         bound = np.partition(sample, sample.size - k)[sample.size - k]
-        pool = np.flatnonzero(values >= bound) if np.isfinite(bound) else np.empty(0, dtype=np.int64)
-        if pool.size >= k:
-            chosen = values[pool]
-            part = np.argpartition(-chosen, k - 1)[:k] if pool.size > k else np.arange(k)
-            top = chosen[part]
-            if np.unique(top).size == k and np.count_nonzero(chosen >= top.min()) == k:
-                return pool[part[np.argsort(-top)]]
-    part = np.argpartition(-values, k)[:k]
-    return part[np.argsort(-values[part])]
+        if np.isfinite(bound):
+            above = np.flatnonzero(values > bound)
+            if above.size >= k:
+                return above[_ranked(values[above], k)]
+            at = np.flatnonzero(values == bound)[: k - above.size]
+            if above.size + at.size == k:
+                picked = np.concatenate([above, at])
+                return picked[np.lexsort((picked, -values[picked]))]
+    present = ~np.isnan(values)
+    if present.all():
+        return _ranked(values, k)
+    kept = np.flatnonzero(present)
+    best = kept[_ranked(values[kept], min(k, kept.size))]
+    return np.concatenate([best, np.flatnonzero(~present)[: k - best.size]])
+
+
+def _ranked(values: np.ndarray, k: int) -> np.ndarray:
+    """best_positions of values without NaN."""
+    picked = np.arange(values.size)
+    if values.size > k:
+        kth = np.partition(values, values.size - k)[values.size - k]
+        above = np.flatnonzero(values > kth)
+        picked = np.concatenate([above, np.flatnonzero(values == kth)[: k - above.size]])
+    return picked[np.lexsort((picked, -values[picked]))]
 
 
 def best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
@@ -102,25 +118,25 @@ def best_positions_by_row(scores: np.ndarray, k: int) -> np.ndarray:
 
     As above, the k-th largest of every 16th value bounds each row's k best from below; the items at or above
     their row's bound in any row are few, and a row whose k best among them are distinct and clear of the rest
-    has them as its only answer. Other rows (ties) go through best_positions itself."""
+    has them as its only answer. Other rows (ties) go through best_positions itself; short rows are sorted."""
     rows, size = scores.shape
-    if size > k * _SAMPLE_STRIDE * 4:
-        sample = scores[:, ::_SAMPLE_STRIDE]
-        bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
-        if np.isfinite(bound).all():
-            pool = np.flatnonzero((scores >= bound[:, None]).any(axis=0))
-            chosen = scores[:, pool]
-            part = np.argpartition(-chosen, k - 1, axis=1)[:, :k] if pool.size > k else np.tile(np.arange(k), (rows, 1))
-            top = np.take_along_axis(chosen, part, axis=1)
-            order = np.argsort(-top, axis=1)
-            top = np.take_along_axis(top, order, axis=1)
-            clear = (top[:, :-1] != top[:, 1:]).all(axis=1) & ((chosen >= top[:, -1:]).sum(axis=1) == k)
-            best = pool[np.take_along_axis(part, order, axis=1)]
-            for row in np.flatnonzero(~clear):
-                best[row] = best_positions(scores[row], k)
-            return best
-    part = np.argpartition(-scores, k, axis=1)[:, :k]
-    return np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
+    if size <= k * _SAMPLE_STRIDE * 4:
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    sample = scores[:, ::_SAMPLE_STRIDE]
+    bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+    if not np.isfinite(bound).all():  # -inf or NaN among a row's best: row by row
+        return np.array([best_positions(row, k) for row in scores])
+    pool = np.flatnonzero((scores >= bound[:, None]).any(axis=0))
+    chosen = scores[:, pool]
+    part = np.argpartition(-chosen, k - 1, axis=1)[:, :k] if pool.size > k else np.tile(np.arange(k), (rows, 1))
+    top = np.take_along_axis(chosen, part, axis=1)
+    order = np.argsort(-top, axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    clear = (top[:, :-1] != top[:, 1:]).all(axis=1) & ((chosen >= top[:, -1:]).sum(axis=1) == k)
+    best = pool[np.take_along_axis(part, order, axis=1)]
+    for row in np.flatnonzero(~clear):
+        best[row] = best_positions(scores[row], k)
+    return best
 
 
 def fill_fresh_slots(tops: np.ndarray, cold: np.ndarray, fresh: int, newcomers) -> np.ndarray:
@@ -182,7 +198,11 @@ class ItemFeatures:
 
     @classmethod
     def of(cls, listings: pd.DataFrame) -> "ItemFeatures":
-        items = listings.reset_index(drop=True).copy()
+        # Item numbers follow a hash of the listing key. Equal scores rank in item order (best_positions), and the
+        # listings' own order (site, then ad id) would put one site's oldest ads first among equals.
+        keys = listings["listing_key"].to_numpy(dtype=object)
+        order = np.argsort(pd.util.hash_array(keys), kind="stable")
+        items = listings.iloc[order].reset_index(drop=True)
         if "is_active" not in items:
             # fct_listings calls it still_active; listings without that history are taken as online.
             items["is_active"] = items["still_active"].fillna(True).astype(bool) if "still_active" in items else True
@@ -247,7 +267,7 @@ class Recommender:
         # loop over a million mostly short rows cost seconds per fit for nothing).
         for item in np.flatnonzero(lengths > neighbours):
             start, end = similarity.indptr[item], similarity.indptr[item + 1]
-            dropped = np.argsort(-similarity.data[start:end])[neighbours:]
+            dropped = np.argsort(-similarity.data[start:end], kind="stable")[neighbours:]
             keep[start + dropped] = False
         if not keep.any():
             return sp.csr_matrix(similarity.shape, dtype=np.float32)
@@ -448,7 +468,7 @@ class Recommender:
         """The k best allowed items, best first; `candidates` is np.flatnonzero(allowed) when the caller has it."""
         candidates = np.flatnonzero(allowed) if candidates is None else candidates
         if candidates.size <= k:
-            return candidates[np.argsort(-scores[candidates])]
+            return candidates[np.argsort(-scores[candidates], kind="stable")]
         return candidates[best_positions(scores[candidates], k)]
 
     def top_items(
