@@ -91,10 +91,9 @@ def best_positions(values: np.ndarray, k: int) -> np.ndarray:
             above = np.flatnonzero(values > bound)
             if above.size >= k:
                 return above[_ranked(values[above], k)]
-            at = np.flatnonzero(values == bound)[: k - above.size]
-            if above.size + at.size == k:
-                picked = np.concatenate([above, at])
-                return picked[np.lexsort((picked, -values[picked]))]
+            equal = np.flatnonzero(values == bound)
+            if above.size + equal.size >= k:  # the bound is the k-th largest
+                return _above_then_first_equal(values, above, equal, k)
     present = ~np.isnan(values)
     if present.all():
         return _ranked(values, k)
@@ -105,11 +104,16 @@ def best_positions(values: np.ndarray, k: int) -> np.ndarray:
 
 def _ranked(values: np.ndarray, k: int) -> np.ndarray:
     """best_positions of values without NaN."""
-    picked = np.arange(values.size)
-    if values.size > k:
-        kth = np.partition(values, values.size - k)[values.size - k]
-        above = np.flatnonzero(values > kth)
-        picked = np.concatenate([above, np.flatnonzero(values == kth)[: k - above.size]])
+    if values.size <= k:
+        return np.lexsort((np.arange(values.size), -values))
+    kth = np.partition(values, values.size - k)[values.size - k]
+    return _above_then_first_equal(values, np.flatnonzero(values > kth), np.flatnonzero(values == kth), k)
+
+
+def _above_then_first_equal(values: np.ndarray, above: np.ndarray, equal: np.ndarray, k: int) -> np.ndarray:
+    """The k best positions, given the positions of the values above the k-th largest and of those equal to it:
+    the former, then the first of the latter, ranked by value and then position."""
+    picked = np.concatenate([above, equal[: k - above.size]])
     return picked[np.lexsort((picked, -values[picked]))]
 
 

@@ -229,6 +229,15 @@ def test_saved_model_answers_identically(model, behaviour, tmp_path):
     pd.testing.assert_frame_equal(loaded.recommend_for_user(user, 10), model.recommend_for_user(user, 10))
 
 
+def test_the_order_listings_arrive_in_changes_no_recommendation(listings, behaviour, model):
+    """Items are numbered by a hash of their key, so ties (which rank in item order) and everything else come out
+    the same whatever order the listings were read in."""
+    shuffled = train_recommender(listings.sample(frac=1.0, random_state=11), behaviour[1])
+    assert shuffled.items["listing_key"].tolist() == model.items["listing_key"].tolist()
+    for user in behaviour[0]["user_id"].head(40):
+        pd.testing.assert_frame_equal(shuffled.recommend_for_user(user, 10), model.recommend_for_user(user, 10))
+
+
 @pytest.mark.parametrize("k", [1, 2, 10, 40])
 def test_best_positions_are_a_full_sort_with_equal_values_in_position_order(k):
     """The sampled top-k gives exactly the first k of a full sort by value, largest first, equal values in position
