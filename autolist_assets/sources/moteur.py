@@ -87,10 +87,12 @@ class _Card:
 
 def parse_list_page(html: str, page_url: str) -> ListPage:
     """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL."""
-    if looks_truncated(html):
-        raise ParseError("truncated page: the document stops before </html>")
-    extracted = _list_from_template(html)
-    raw_cards, next_href = extracted if extracted is not None else _list_from_dom(html)
+    extracted = _list_from_template(html)  # a page that matches its whole template ends with its </html>
+    if extracted is None:
+        if looks_truncated(html):
+            raise ParseError("truncated page: the document stops before </html>")
+        extracted = _list_from_dom(html)
+    raw_cards, next_href = extracted
     cards = []
     skipped = []
     for raw in raw_cards:
@@ -208,10 +210,10 @@ class _AdPage:
 
 def parse_detail_page(html: str, page_url: str) -> dict:
     """Every row field the ad page gives (clear-text seller name and phone included)."""
-    if looks_truncated(html):
-        raise ParseError("truncated page: the document stops before </html>")
-    page = _ad_page_from_template(html)
+    page = _ad_page_from_template(html)  # a page that matches its whole template ends with its </html>
     if page is None:
+        if looks_truncated(html):
+            raise ParseError("truncated page: the document stops before </html>")
         page = _ad_page_from_dom(html)
     return _ad_row(page, page_url)
 
