@@ -409,7 +409,7 @@ _T_LIST_MARKUP_RE = re.compile(
     r'</main></div>'
 )
 # within the matched cards: each card's link, then its paragraphs
-_T_LINK_OR_PARAGRAPH_RE = re.compile(rf'<a class="[^"]*" href="([^"]*)">|<p class="[^"]*"(?: title="[^"]*")?>({_P_CONTENT})</p>')
+_T_LINK_OR_PARAGRAPH_RE = re.compile(rf'<a class="[^"]*" (href="[^"]*")>|<p class="[^"]*"(?: title="[^"]*")?>({_P_CONTENT})</p>')
 _T_INLINE_TAG_RE = re.compile(r"</?(?:span|del)>")
 
 
@@ -421,24 +421,27 @@ def _list_markup_from_template(markup: str, page_url: str) -> tuple[dict[str, di
     # as the DOM: the first <link rel="next">; the template only allows rel-then-href links in the head
     next_href = next((href for rel, href in HEAD_LINK_RE.findall(match["head"]) if rel == "next"), None)
     cards: dict[str, dict] = {}
-    href = None
+    href = card = None
     for link, content in _T_LINK_OR_PARAGRAPH_RE.findall(match["cards"]):
-        if link:
-            href = unescape(link)
+        if link:  # 'href="…"': an empty link is a link too, one that leads to no card
+            href, card = unescape(link[6:-1]), None
             continue
         kind, text = _paragraph(content)
-        if kind is not None:
-            _note_card_text(cards, page_url, href, kind, text)
+        if kind is None or not href.endswith(".htm"):  # as `_note_card_text`, with the card's URL joined once
+            continue
+        if card is None:
+            card = cards.setdefault(_absolute(page_url, href), {})
+        card.setdefault(kind, text)
     return cards, (unescape(next_href) if next_href is not None else None)
 
 
 @functools.lru_cache(maxsize=1 << 12)  # cities, dates, years, fuels and seller badges repeat from card to card
 def _paragraph(content: str) -> tuple[str | None, str]:
-    """(kind, text) of one matched card paragraph's markup: what `_card_text_kind` makes of its text, None for a
+    """(kind, text as stored) of one matched card paragraph's markup: what `_card_text_kind` makes of its text, None for a
     paragraph that is neither a date nor the price (a struck-through price is the old one)."""
     text = unescape(_T_INLINE_TAG_RE.sub("", content) if "<" in content else content)
     kind = _card_text_kind(text)
-    return (None if kind == "price_text" and "<del>" in content else kind), text
+    return (None if kind == "price_text" and "<del>" in content else kind), strip_invisible(text)
 
 
 _AD_ID_RE = re.compile(r"_(\d{6,10})\.htm$")

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
-from itertools import starmap
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -296,13 +295,18 @@ _T_AD_PAGE_RE = re.compile(
     rf"(?P<city>{TEXT})</a></div></div></div></div></div></body></html>"
 )
 _T_CRUMB_RE = re.compile(r"<li>(?:<a [^>]*>)?([^<]*)")
-_T_PAIR_RE = re.compile(r'">([^<]*)</span><span class="text_bold">([^<]*)<')
+# A matched `lines` group is these lines back to back, and texts hold no "<": split, not searched
+_T_LINE_START = '<div class="detail_line"><span class="col-md-6 col-xs-6">'
+_T_LINE_MIDDLE = '</span><span class="text_bold">'
+_T_LINE_END = "</span></div>"
 _T_OPTION_RE = re.compile(r'option_ad">([^<]*)<')
 
 
 # Labels, most values, breadcrumbs and option names repeat from page to page: each matched text is read once
 @functools.lru_cache(maxsize=1 << 12)
-def _detail_line(label: str, value: str) -> tuple[str, str]:
+def _detail_line(line: str) -> tuple[str, str]:
+    """(label, value) of one matched line without its start: 'Carburant</span><span ...>Diesel</span></div>'."""
+    label, _, value = line[:-len(_T_LINE_END)].partition(_T_LINE_MIDDLE)
     return clean_term(unescape(label)), strip_invisible(unescape(value))
 
 
@@ -323,7 +327,7 @@ def _ad_page_from_template(html: str) -> _AdPage | None:
         return None
     found = match.groupdict()
     page = _AdPage(
-        lines=dict(starmap(_detail_line, _T_PAIR_RE.findall(found["lines"]))),
+        lines=dict(map(_detail_line, found["lines"].split(_T_LINE_START)[1:])),
         crumbs=list(map(_term, _T_CRUMB_RE.findall(found["crumbs"]))),
         price_text=strip_invisible(unescape(found["price"])),
         options=list(map(_option, _T_OPTION_RE.findall(found["options"]))),

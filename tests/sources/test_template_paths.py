@@ -1,5 +1,7 @@
 """The template fast paths read exactly what the DOM extractors read, and step aside on any page that differs."""
 
+import re
+
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
@@ -137,3 +139,16 @@ def test_avito_list_pages_off_the_template_go_to_the_dom(avito_list_pages, varia
                                                           for card in page.cards]
     assert page.next_url == next_href == f"https://www.avito.ma{avito_site.LIST_PATH}?o=2"
     assert page.cards[0]["price_text"] == avito.parse_list_page(html, url).cards[0]["price_text"]
+
+
+def test_avito_card_texts_after_an_empty_link_belong_to_no_card(avito_list_pages):
+    url, html = avito_list_pages[0]
+    first, second = re.findall(r'<a class="[^"]*" href="([^"]*\.htm)">', html)[:2]
+    # the first card shows no price, so a price read after the emptied second link would land on it
+    start, end = html.index(f'href="{first}"'), html.index(f'href="{second}"')
+    card = re.sub(r'(<p class="[^"]*">)[^<]*(?:DH|[Pp]rix)[^<]*(</p>)', r"\1Voiture propre\2", html[start:end])
+    changed = html[:start] + card + html[end:].replace(f'href="{second}"', 'href=""', 1)
+    fast = avito._list_markup_from_template(changed[:avito._script_bounds(changed)[0]], url)
+    assert fast is not None and fast == _avito_dom_texts(changed, url)
+    assert "price_text" not in fast[0][first] and second not in fast[0]
+    assert "price_text" in avito._list_markup_from_template(html[:avito._script_bounds(html)[0]], url)[0][second]
