@@ -15,8 +15,8 @@ from selectolax.lexbor import LexborHTMLParser
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.template import HEAD, HEAD_LINK_RE, TEXT, VALUE, unescape
 from autolist_assets.sources.text import (
-    MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_term, clean_text, is_instalment, looks_truncated, parse_int, parse_km,
-    parse_price_dh, parse_relative_date_fr, parse_yes_no, strip_invisible, strip_term,
+    MAX_STORABLE_DH, PLACEHOLDER_MAX_DH, clean_term, clean_text, is_instalment, looks_truncated, page_text, parse_int,
+    parse_km, parse_price_dh, parse_relative_date_fr, parse_yes_no, strip_invisible, strip_term,
 )
 
 _SCRIPT_MARKER = 'id="__NEXT_DATA__"'
@@ -39,14 +39,19 @@ _SIMPLE_PARAMS = {
 }
 
 
-def _script_bounds(html: str) -> tuple[int, int, int] | None:
+_SCRIPT_TEXTS = {str: (_SCRIPT_MARKER, "<script", ">", "</script>"),
+                 bytes: (_SCRIPT_MARKER.encode(), b"<script", b">", b"</script>")}
+
+
+def _script_bounds(html: str | bytes) -> tuple[int, int, int] | None:
     """(tag start, json start, json end) of the `__NEXT_DATA__` script, found without building a DOM."""
-    marker = html.find(_SCRIPT_MARKER)
+    script_marker, script_open, tag_end, script_close = _SCRIPT_TEXTS[type(html)]
+    marker = html.find(script_marker)
     if marker < 0:
         return None
-    tag_start = html.rfind("<script", 0, marker)
-    json_start = html.find(">", marker) + 1
-    json_end = html.find("</script>", json_start)
+    tag_start = html.rfind(script_open, 0, marker)
+    json_start = html.find(tag_end, marker) + 1
+    json_end = html.find(script_close, json_start)
     if tag_start < 0 or json_start <= 0 or json_end < 0:
         return None
     return tag_start, json_start, json_end
@@ -323,12 +328,15 @@ _TYPED_DECODER = msgspec.json.Decoder(_NextData)
 _JSON_VALUE = msgspec.json.Decoder()
 
 
-def _typed_component_props(html: str, bounds: tuple[int, int, int] | None) -> _ComponentProps | None:
+def _typed_component_props(html: str | bytes, bounds: tuple[int, int, int] | None) -> _ComponentProps | None:
     """`props.pageProps.componentProps` of a payload of the usual shape; None for any other payload or none."""
     if bounds is None:
         return None
+    # bytes are read in place, and as UTF-8: a payload that is not goes to the general path, which decodes as
+    # `Response.text` does
+    payload = memoryview(html)[bounds[1]:bounds[2]] if isinstance(html, bytes) else html[bounds[1]:bounds[2]]
     try:
-        data = _TYPED_DECODER.decode(html[bounds[1]:bounds[2]])
+        data = _TYPED_DECODER.decode(payload)
     except (msgspec.DecodeError, RecursionError):  # ValidationError included: another shape
         return None
     page_props = data.props.pageProps if data.props is not None else None
@@ -497,12 +505,14 @@ def _dom_cards(tree: LexborHTMLParser, page_url: str, now: dt.datetime | None) -
     return cards
 
 
-def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = None) -> ListPage:
+def parse_list_page(html: str | bytes, page_url: str, fetched_at: dt.datetime | None = None) -> ListPage:
     """Cards (listing id, url, title, prices, year, mileage, gearbox, fuel, city, seller, date) and the next URL.
 
-    Without `__NEXT_DATA__` the cards come from the markup; their dates are then relative to `fetched_at`."""
+    `html` is the page's text, or its UTF-8 bytes as fetched. Without `__NEXT_DATA__` the cards come from the
+    markup; their dates are then relative to `fetched_at`."""
     bounds = _script_bounds(html)
-    markup = html[:bounds[0]] if bounds else html  # the DOM's half of the page: the JSON holds no markup
+    # the DOM's half of the page (the JSON holds no markup); a cut before "<script" splits no UTF-8 sequence
+    markup = page_text(html[:bounds[0]] if bounds else html)
     from_template = _list_markup_from_template(markup, page_url) if bounds else None
     tree = None
     if from_template is not None:
@@ -516,6 +526,7 @@ def parse_list_page(html: str, page_url: str, fetched_at: dt.datetime | None = N
     if props is not None and props.ads is not None and props.ads.ads is not None:
         ads = [_typed_ad_fields(ad, page_url) for ad in props.ads.ads]
         return _list_page_of(ads, page_url, texts, tree, markup, next_url, fetched_at)
+    html = page_text(html)
     try:
         data = extract_next_data(html)
     except ParseError:
@@ -568,14 +579,18 @@ def _find_ad(data: dict) -> dict | None:
     return None
 
 
-def parse_detail_page(html: str, page_url: str) -> dict:
-    """Every row field the ad page gives, from `adInfo.ad` or, without JSON, from the labelled markup."""
+def parse_detail_page(html: str | bytes, page_url: str) -> dict:
+    """Every row field the ad page gives, from `adInfo.ad` or, without JSON, from the labelled markup.
+
+    `html` is the page's text, or its UTF-8 bytes as fetched: the usual payload is then read without decoding the
+    page."""
     props = _typed_component_props(html, _script_bounds(html))
     if props is not None and props.adInfo is not None and props.adInfo.ad is not None:
         row = _typed_ad_fields(props.adInfo.ad, page_url)
         if row["url"] is None:
             row["url"] = page_url
         return row
+    html = page_text(html)
     try:
         ad = _find_ad(extract_next_data(html))
     except ParseError:

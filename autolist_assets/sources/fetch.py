@@ -74,6 +74,13 @@ class Response:
     @property
     def text(self) -> str:
         """Body as text: UTF-8 (both sites serve it), unless a byte-order mark or the Content-Type says otherwise."""
+        page = self.page
+        return page if isinstance(page, str) else page.decode("utf-8", errors="replace")
+
+    @property
+    def page(self) -> str | bytes:
+        """The body as the parsers take it: its bytes when they are UTF-8 (without a byte-order mark), so that a
+        parser decodes only the part it reads; otherwise the text."""
         body = self.body
         if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
             return body.decode("utf-16", errors="replace")
@@ -86,7 +93,7 @@ class Response:
                 return body.decode(charset, errors="replace")
             except LookupError:
                 pass  # a charset nobody knows: read it as the UTF-8 the sites send
-        return body.decode("utf-8", errors="replace")
+        return body
 
 
 @runtime_checkable

@@ -14,7 +14,8 @@ from selectolax.lexbor import LexborHTMLParser
 from autolist_assets.sources.schema import ListPage, ParseError
 from autolist_assets.sources.template import HEAD, TEXT, VALUE, unescape
 from autolist_assets.sources.text import (
-    clean_term, clean_text, looks_truncated, parse_int, parse_km, parse_price_dh, parse_yes_no, strip_invisible,
+    clean_term, clean_text, looks_truncated, page_text, parse_int, parse_km, parse_price_dh, parse_yes_no,
+    strip_invisible,
 )
 
 _ID_RE = re.compile(r"/detail-annonce/(\d+)")
@@ -84,8 +85,10 @@ class _Card:
     meta: dict  # year / city / fuel text, told apart by their icon
 
 
-def parse_list_page(html: str, page_url: str) -> ListPage:
-    """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL."""
+def parse_list_page(html: str | bytes, page_url: str) -> ListPage:
+    """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL; `html` is the page's
+    text, or its UTF-8 bytes as fetched."""
+    html = page_text(html)
     extracted = _list_from_template(html)  # a page that matches its whole template ends with its </html>
     if extracted is None:
         if looks_truncated(html):
@@ -207,8 +210,10 @@ class _AdPage:
     image_count: int = 0
 
 
-def parse_detail_page(html: str, page_url: str) -> dict:
-    """Every row field the ad page gives (clear-text seller name and phone included)."""
+def parse_detail_page(html: str | bytes, page_url: str) -> dict:
+    """Every row field the ad page gives (clear-text seller name and phone included); `html` is the page's text, or
+    its UTF-8 bytes as fetched."""
+    html = page_text(html)
     page = _ad_page_from_template(html)  # a page that matches its whole template ends with its </html>
     if page is None:
         if looks_truncated(html):

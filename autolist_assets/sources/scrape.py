@@ -214,9 +214,9 @@ class _Session:
             raise ScrapeError(f"{self.source}: list page {url} answered HTTP {response.status}")
         try:
             if self.source == "avito":
-                page = self.parser.parse_list_page(response.text, response.url, response.server_time)
+                page = self.parser.parse_list_page(response.page, response.url, response.server_time)
             else:
-                page = self.parser.parse_list_page(response.text, response.url)
+                page = self.parser.parse_list_page(response.page, response.url)
         except Exception as error:  # whatever breaks, the partition cannot be complete
             self.fail(url, "list", "list_page", f"{type(error).__name__}: {error}", response.status)
             failure = self._page_errors[url] = ScrapeError(f"{self.source}: cannot parse list page {url}: {error}")
@@ -261,7 +261,7 @@ class _Session:
             self.fail(url, "ad", f"http_{response.status}", "", response.status)
         else:
             try:
-                parsed = self.parser.parse_detail_page(response.text, response.url)
+                parsed = self.parser.parse_detail_page(response.page, response.url)
             except ParseError as error:  # one odd ad page must not sink the partition; it is counted and archived
                 self.fail(url, "ad", "no_ad_data", str(error), response.status)
                 self.log(f"{self.source}: cannot parse ad page {url}: {error}")

@@ -1,11 +1,13 @@
 """Avito's typed path (msgspec into the fields the parser reads) gives exactly what the general path gives, and steps
-aside for any payload of another shape."""
+aside for any payload of another shape; a page given as its fetched bytes reads as its text."""
 
+import datetime as dt
 import json
 
 import pytest
 
 from autolist_assets.sources import avito
+from autolist_assets.sources.fetch import Response
 from demo_market import Faults, Market, MarketConfig, avito_site
 from tests.sources.demo_truth import TODAY
 
@@ -131,3 +133,41 @@ def test_a_list_page_with_an_ad_that_is_no_object_is_read_by_the_general_path(av
     page = avito.parse_list_page(changed, url)
     assert page.skipped == ["card_without_id"]
     assert page.cards == avito.parse_list_page(html, url).cards
+
+
+def test_pages_as_fetched_bytes_read_as_their_text(avito_pages):
+    for url, html, is_list in avito_pages:
+        body = html.encode()
+        if is_list:
+            assert avito.parse_list_page(body, url) == avito.parse_list_page(html, url), url
+        else:
+            assert avito.parse_detail_page(body, url) == avito.parse_detail_page(html, url), url
+
+
+def test_bytes_that_are_not_utf8_read_as_response_text_decodes_them(avito_pages):
+    url, html = next((url, html) for url, html, is_list in avito_pages if not is_list)
+    name = avito.parse_detail_page(html, url)["seller_name"]
+    body = html.encode().replace(f'"name": "{name}"'.encode(), f'"name": "\xff{name}"'.encode("latin-1"), 1)
+    if body == html.encode():
+        body = html.encode().replace(f'"name":"{name}"'.encode(), f'"name":"\xff{name}"'.encode("latin-1"), 1)
+    assert body != html.encode()
+    response = Response(url=url, status=200, headers={"content-type": "text/html; charset=utf-8"}, body=body,
+                        fetched_at=dt.datetime(2026, 5, 20, tzinfo=dt.timezone.utc), fetcher="http")
+    assert response.page is body
+    row = avito.parse_detail_page(response.page, url)
+    assert row == avito.parse_detail_page(response.text, url)
+    assert row["seller_name"] == "\ufffd" + name
+
+
+@pytest.mark.parametrize(("headers", "body", "page"), [
+    ({"content-type": "text/html; charset=utf-8"}, "Prix 173\u202f000 DH".encode(), "Prix 173\u202f000 DH".encode()),
+    ({}, b"\xef\xbb\xbfPrix", b"Prix"),  # a UTF-8 byte-order mark is not part of the page
+    ({"Content-Type": "text/html; charset=ISO-8859-1"}, "Fès".encode("latin-1"), "Fès"),  # other charsets: text
+    ({}, "Fès".encode("utf-16"), "Fès"),
+    ({"content-type": "text/html; charset=x-unknown"}, "Fès".encode(), "Fès".encode()),  # unknown: read as UTF-8
+])
+def test_a_response_gives_parsers_its_utf8_bytes_or_else_its_text(headers, body, page):
+    response = Response(url="https://www.avito.ma/", status=200, headers=headers, body=body,
+                        fetched_at=dt.datetime(2026, 5, 20, tzinfo=dt.timezone.utc), fetcher="http")
+    assert response.page == page
+    assert response.text == (page if isinstance(page, str) else page.decode())

@@ -152,3 +152,9 @@ def test_avito_card_texts_after_an_empty_link_belong_to_no_card(avito_list_pages
     assert fast is not None and fast == _avito_dom_texts(changed, url)
     assert "price_text" not in fast[0][first] and second not in fast[0]
     assert "price_text" in avito._list_markup_from_template(html[:avito._script_bounds(html)[0]], url)[0][second]
+
+
+def test_moteur_pages_as_fetched_bytes_read_as_their_text(moteur_pages):
+    for url, html, is_list in moteur_pages:
+        parse = moteur.parse_list_page if is_list else moteur.parse_detail_page
+        assert parse(html.encode(), url) == parse(html, url), url
