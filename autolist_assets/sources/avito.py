@@ -160,6 +160,7 @@ def _item_effect(item: dict) -> tuple[tuple | None, tuple[tuple[str, object], ..
 
 
 _NO_EFFECT = (None, (), None)
+_JSON_VALUE = msgspec.json.Decoder()
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -261,7 +262,8 @@ def _ad_fields(ad: dict, page_url: str) -> dict:
 # each with the type it has on such pages, and params items are kept as raw JSON (see `_raw_item_effect`): about
 # twice as fast as decoding every value. A payload of any other shape (a field of another type, an ad that is no
 # object, the Apollo cache) fails that decoding and goes to the general path, `extract_next_data` and
-# `_ad_fields`, which reads anything; `tests/sources/test_avito_typed_path.py` checks that both agree.
+# `_ad_fields`, which reads anything; `tests/sources/test_avito_typed_path.py` checks that both agree. One
+# difference is kept: an integer past 64 bits is read exactly here, where orjson turns it into a float.
 class _Category(msgspec.Struct):
     name: str | None = None
     formatted: str | None = None
@@ -325,7 +327,6 @@ class _NextData(msgspec.Struct):
 
 
 _TYPED_DECODER = msgspec.json.Decoder(_NextData)
-_JSON_VALUE = msgspec.json.Decoder()
 
 
 def _typed_component_props(html: str | bytes, bounds: tuple[int, int, int] | None) -> _ComponentProps | None:
