@@ -406,15 +406,15 @@ def _note_card_text(cards: dict, page_url: str, href: str | None, kind: str, tex
 
 # The list page's markup, before `__NEXT_DATA__`, as a whole template (see template.py). Class names are generated
 # and rotate, so they are free values; the elements and their order are not.
-_P_CONTENT = rf"{TEXT}(?:(?:<span>{TEXT}</span>|<del>{TEXT}</del>){TEXT})*"
+_P_CONTENT = rf"{TEXT}(?:(?:<span>{TEXT}</span>|<del>{TEXT}</del>){TEXT})*+"
 _T_CARD = (
     rf"<a class={VALUE} href={VALUE}><div class={VALUE}><img class={VALUE} data-src={VALUE} src={VALUE} alt={VALUE}>"
     rf"</div><div class={VALUE}>(?:<p class={VALUE}(?: title={VALUE})?>{_P_CONTENT}</p>"
-    rf"|<div class={VALUE}>(?:<span class={VALUE}>{TEXT}</span>)*</div>)*</div></a>"
+    rf"|<div class={VALUE}>(?:<span class={VALUE}>{TEXT}</span>)*+</div>)*+</div></a>"
 )
 _T_LIST_MARKUP_RE = re.compile(
     rf'{HEAD}<body><div id="__next"><header class={VALUE}><a href={VALUE}>{TEXT}</a></header><main>'
-    rf"<h1 class={VALUE}>{TEXT}</h1><p class={VALUE}>{TEXT}</p><div class={VALUE}>(?P<cards>(?:{_T_CARD})*)</div>"
+    rf"<h1 class={VALUE}>{TEXT}</h1><p class={VALUE}>{TEXT}</p><div class={VALUE}>(?P<cards>(?:{_T_CARD})*+)</div>"
     r'</main></div>'
 )
 # within the matched cards: each card's link, then its paragraphs

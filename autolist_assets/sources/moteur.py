@@ -67,12 +67,18 @@ def parse_local_datetime(text: str | None) -> dt.datetime | None:
             return None
         day, month, year, hour, minute, second = match.groups()
     try:
-        local = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                            tzinfo=MOROCCO)
+        local = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         return None
-    # fold=0: in the hour repeated when Ramadan time starts, the earlier instant is assumed
-    return local.astimezone(dt.timezone.utc)
+    return (local - _utc_offset(local.year, local.month, local.day, local.hour)).replace(tzinfo=dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _utc_offset(year: int, month: int, day: int, hour: int) -> dt.timedelta:
+    """Morocco's UTC offset at a local wall-clock hour, as `astimezone` applies it (the clocks change on the hour).
+
+    fold=0: in the hour repeated when Ramadan time starts, the earlier instant is assumed."""
+    return dt.datetime(year, month, day, hour, tzinfo=MOROCCO).utcoffset()
 
 
 @dataclass
@@ -280,17 +286,17 @@ _T_HEAD = (
 _T_AD_PAGE_RE = re.compile(
     _T_HEAD
     + rf'<div class="container"><ol class="breadcrumb">(?P<crumbs>(?:<li>(?:<a href={VALUE}>{TEXT}</a>|{TEXT})'
-    rf"</li>)*)</ol>"
+    rf"</li>)*+)</ol>"
     rf'<div class="header_detail"><h1>(?P<title>{TEXT})(?:<span class="city">(?P<title_city>{TEXT})</span>)?'
     r"</h1></div>"
     r'<div class="row"><div class="col-md-8"><div id="slider1_container"><div data-u="slides">'
-    rf'(?P<slides>(?:<div><img data-u="image" src={VALUE} alt={VALUE}></div>)*)</div></div>'
+    rf'(?P<slides>(?:<div><img data-u="image" src={VALUE} alt={VALUE}></div>)*+)</div></div>'
     r'<div class="options"><h2>Options</h2><div class="row">'
-    rf'(?P<options>(?:<div class="col-md-4 option_ad">{TEXT}</div>)*)</div>'
+    rf'(?P<options>(?:<div class="col-md-4 option_ad">{TEXT}</div>)*+)</div>'
     rf'<div class="col-md-12">{TEXT}</div></div></div>'
     rf'<div class="col-md-4"><div class="color_primary text_bold price-block">(?P<price>{TEXT})</div>'
     rf'<div class="detail_ad">(?P<lines>(?:<div class="detail_line"><span class="col-md-6 col-xs-6">{TEXT}</span>'
-    rf'<span class="text_bold">{TEXT}</span></div>)*)</div>'
+    rf'<span class="text_bold">{TEXT}</span></div>)*+)</div>'
     rf'<div id="overview">(?P<warning><div class="alert alert-warning">{TEXT}</div>)?'
     r'<div class="author"><i class="icon-normal-user"></i> '
     rf'(?:<a class="author-name" href=(?P<shop_href>{VALUE})>(?P<shop_name>{TEXT})</a>'
@@ -357,9 +363,9 @@ _T_LIST_PAGE_RE = re.compile(
     rf'<div class="col-md-4 col-sm-4 col-xs-12"><a class="slide" href={VALUE}><img src={VALUE} alt={VALUE}></a></div>'
     rf'<div class="col-md-8 col-sm-8 col-xs-12"><h3 class="title_mark_model"><a href={VALUE}>{TEXT}</a></h3>'
     rf'<div class="PriceListing">{TEXT}</div><ul class="list-inline meta">'
-    rf'(?:<li(?: class={VALUE})?><i class={VALUE}></i>{TEXT}</li>)*'
-    rf"<li><a class=\"btn btn-primary\" href={VALUE}>{TEXT}</a></li></ul></div></div>)*)</div>"
-    rf'<ul class="pagination">(?P<pages>(?:<li class={VALUE}><a(?: rel={VALUE})?(?: href={VALUE})?>{TEXT}</a></li>)*)'
+    rf'(?:<li(?: class={VALUE})?><i class={VALUE}></i>{TEXT}</li>)*+'
+    rf"<li><a class=\"btn btn-primary\" href={VALUE}>{TEXT}</a></li></ul></div></div>)*+)</div>"
+    rf'<ul class="pagination">(?P<pages>(?:<li class={VALUE}><a(?: rel={VALUE})?(?: href={VALUE})?>{TEXT}</a></li>)*+)'
     r"</ul></div></body></html>"
 )
 _T_CARD_RE = re.compile(

@@ -94,6 +94,21 @@ def test_moteur_local_dates_convert_to_utc_across_midnight():
     assert moteur.parse_local_datetime("hier") is None
 
 
+def test_moteur_local_dates_read_as_the_time_zone_reads_them_around_every_clock_change():
+    # the UTC offset is looked up once per local hour: every minute of the two days around each change of
+    # Morocco's clocks (Ramadan, and 2018's switch to UTC+1 all year) must still read as astimezone reads it
+    zone, checked = moteur.MOROCCO, 0
+    for day in (dt.datetime(2018, 1, 1) + dt.timedelta(days=n) for n in range(3_650)):
+        if day.replace(tzinfo=zone).utcoffset() == (day + dt.timedelta(days=1)).replace(tzinfo=zone).utcoffset():
+            continue
+        for minute in range(0, 48 * 60, 7):
+            local = day + dt.timedelta(minutes=minute)
+            assert moteur.parse_local_datetime(local.strftime("%Y-%m-%d %H:%M")) == \
+                local.replace(tzinfo=zone).astimezone(dt.timezone.utc), local
+            checked += 1
+    assert checked > 20 * 48 * 60 // 7  # two changes a year
+
+
 @pytest.mark.parametrize("cleared, imported_new, origin", [
     (None, False, "WW au Maroc"), (True, False, "Dédouanée"), (True, True, "Importée neuve"),
     (False, False, "Pas encore dédouanée"), (None, None, None),
