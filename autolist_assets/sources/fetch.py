@@ -22,6 +22,8 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from autolist_assets.sources.text import page_text
+
 DEFAULT_USER_AGENT = "AutoListBot/0.1 (+https://github.com/autolist; contact: data@autolist.ma)"
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMEDRIVER_PATH = "/usr/bin/chromedriver"
@@ -74,8 +76,7 @@ class Response:
     @property
     def text(self) -> str:
         """Body as text: UTF-8 (both sites serve it), unless a byte-order mark or the Content-Type says otherwise."""
-        page = self.page
-        return page if isinstance(page, str) else page.decode("utf-8", errors="replace")
+        return page_text(self.page)
 
     @property
     def page(self) -> str | bytes:

@@ -38,11 +38,11 @@ def _visible(text: str) -> str:
     return text if text.isascii() else text.translate(_INVISIBLE_TABLE)
 
 
-
 def page_text(page: str | bytes) -> str:
     """A page as text: the parsers also take a fetched page's UTF-8 bytes (`Response.page`), decoded as
     `Response.text` decodes them."""
     return page if isinstance(page, str) else page.decode("utf-8", errors="replace")
+
 
 def strip_invisible(text: str | None) -> str | None:
     """Remove zero-width characters and outer whitespace, keep inner spacing (U+202F etc.) as printed."""
