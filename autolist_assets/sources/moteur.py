@@ -94,13 +94,7 @@ class _Card:
 def parse_list_page(html: str | bytes, page_url: str) -> ListPage:
     """Cards (id, url, title, brand, model, price, year, city, fuel) and the next page's URL; `html` is the page's
     text, or its UTF-8 bytes as fetched."""
-    html = page_text(html)
-    extracted = _list_from_template(html)  # a page that matches its whole template ends with its </html>
-    if extracted is None:
-        if looks_truncated(html):
-            raise ParseError("truncated page: the document stops before </html>")
-        extracted = _list_from_dom(html)
-    raw_cards, next_href = extracted
+    raw_cards, next_href = _read(html, _list_from_template, _list_from_dom)
     cards = []
     skipped = []
     for raw in raw_cards:
@@ -219,13 +213,18 @@ class _AdPage:
 def parse_detail_page(html: str | bytes, page_url: str) -> dict:
     """Every row field the ad page gives (clear-text seller name and phone included); `html` is the page's text, or
     its UTF-8 bytes as fetched."""
+    return _ad_row(_read(html, _ad_page_from_template, _ad_page_from_dom), page_url)
+
+
+def _read(html: str | bytes, from_template, from_dom):
+    """What a page shows, read by its whole template when it matches, else by the DOM; a cut page is an error."""
     html = page_text(html)
-    page = _ad_page_from_template(html)  # a page that matches its whole template ends with its </html>
-    if page is None:
-        if looks_truncated(html):
-            raise ParseError("truncated page: the document stops before </html>")
-        page = _ad_page_from_dom(html)
-    return _ad_row(page, page_url)
+    shown = from_template(html)  # a page that matches its whole template ends with its </html>
+    if shown is not None:
+        return shown
+    if looks_truncated(html):
+        raise ParseError("truncated page: the document stops before </html>")
+    return from_dom(html)
 
 
 def _ad_page_from_dom(html: str) -> _AdPage:
