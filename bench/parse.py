@@ -4,7 +4,8 @@ Usage: uv run python bench/parse.py [--list-pages 6] [--runs 5]
 A "listing" costs its ad page plus its share of one list page (1/35 on avito, 1/15 on moteur): the corpus is
 the first list pages of each site and the ad pages of every card on them, fetched over HTTP from the demo
 marketplace (realistic content faults, no transport faults) into a WARC file, then read back from it. Both
-parsers get each page as archived, its UTF-8 bytes, so decoding counts in their time. Throughput is listings per CPU-second of one process (= per core). The last line printed is one JSON object.
+parsers get each page as archived, its UTF-8 bytes, so decoding counts in their time. Throughput is listings per
+CPU-second of one process (= per core). The last line printed is one JSON object.
 """
 
 import argparse
@@ -56,9 +57,9 @@ def ours(source: str, pages: list) -> int:
     listings = 0
     for page in pages:
         if page["list"]:
-            parser.parse_list_page(page["html"], page["url"])
+            parser.parse_list_page(page["body"], page["url"])
         else:
-            parser.parse_detail_page(page["html"], page["url"])
+            parser.parse_detail_page(page["body"], page["url"])
             listings += 1
     return listings
 
@@ -110,7 +111,7 @@ def baseline(source: str, pages: list) -> int:
     parse = _bs4_avito if source == "avito" else _bs4_moteur
     listings = 0
     for page in pages:
-        parse(page["html"], page["list"])
+        parse(page["body"], page["list"])
         listings += not page["list"]
     return listings
 
@@ -137,11 +138,11 @@ def main() -> None:
             marker = "detail-annonce" if source == "moteur" else ".htm"
             # the pages as archived and as the scraper hands them over: bytes, decoded by each parser (both sites
             # send UTF-8)
-            pages = [{"html": r.page, "url": r.url, "list": marker not in r.url} for r in read_archive(path)]
+            pages = [{"body": r.page, "url": r.url, "list": marker not in r.url} for r in read_archive(path)]
             ours_rate, listings = timed(ours, source, pages, args.runs)
             bs4_rate, _ = timed(baseline, source, pages, max(1, args.runs // 2))
             results[source] = {
-                "listings": listings, "pages": len(pages), "megabytes": round(sum(len(p["html"]) for p in pages) / 1e6, 2),
+                "listings": listings, "pages": len(pages), "megabytes": round(sum(len(p["body"]) for p in pages) / 1e6, 2),
                 "listings_per_s_per_core": round(ours_rate), "bs4_listings_per_s_per_core": round(bs4_rate),
                 "bs4_ratio": round(ours_rate / bs4_rate, 1),
             }

@@ -430,7 +430,7 @@ def _list_markup_from_template(markup: str, page_url: str) -> tuple[dict[str, di
     # as the DOM: the first <link rel="next">; the template only allows rel-then-href links in the head
     next_href = next((href for rel, href in HEAD_LINK_RE.findall(match["head"]) if rel == "next"), None)
     cards: dict[str, dict] = {}
-    href = card = None
+    href, card = "", None  # the template opens every card with its link, so a paragraph always follows one
     for link, content in _T_LINK_OR_PARAGRAPH_RE.findall(match["cards"]):
         if link:  # 'href="…"': an empty link is a link too, one that leads to no card
             href, card = unescape(link[6:-1]), None
@@ -588,19 +588,17 @@ def parse_detail_page(html: str | bytes, page_url: str) -> dict:
     props = _typed_component_props(html, _script_bounds(html))
     if props is not None and props.adInfo is not None and props.adInfo.ad is not None:
         row = _typed_ad_fields(props.adInfo.ad, page_url)
-        if row["url"] is None:
-            row["url"] = page_url
-        return row
-    html = page_text(html)
-    try:
-        ad = _find_ad(extract_next_data(html))
-    except ParseError:
-        if looks_truncated(html):
-            raise ParseError("truncated page: the document stops before </html>") from None
-        return _dom_detail(html, page_url)
-    if ad is None:
-        raise ParseError("no ad object in __NEXT_DATA__")
-    row = _ad_fields(ad, page_url)
+    else:
+        html = page_text(html)
+        try:
+            ad = _find_ad(extract_next_data(html))
+        except ParseError:
+            if looks_truncated(html):
+                raise ParseError("truncated page: the document stops before </html>") from None
+            return _dom_detail(html, page_url)
+        if ad is None:
+            raise ParseError("no ad object in __NEXT_DATA__")
+        row = _ad_fields(ad, page_url)
     if row["url"] is None:
         row["url"] = page_url
     return row
