@@ -332,26 +332,25 @@ def _option(text: str) -> str:
 
 def _ad_page_from_template(html: str) -> _AdPage | None:
     """The ad page's texts read from a whole-template match, or None when the page is not exactly the template."""
-    match = _T_AD_PAGE_RE.fullmatch(html)
+    match = _T_AD_PAGE_RE.fullmatch(html)  # its groups read by name: a groupdict would copy all of them
     if match is None:
         return None
-    found = match.groupdict()
     page = _AdPage(
-        lines=dict(map(_detail_line, found["lines"].split(_T_LINE_START)[1:])),
-        crumbs=list(map(_term, _T_CRUMB_RE.findall(found["crumbs"]))),
-        price_text=strip_invisible(unescape(found["price"])),
-        options=list(map(_option, _T_OPTION_RE.findall(found["options"]))),
-        expired=found["warning"] is not None,
-        image_count=found["slides"].count("<img "),
+        lines=dict(map(_detail_line, match["lines"].split(_T_LINE_START)[1:])),
+        crumbs=list(map(_term, _T_CRUMB_RE.findall(match["crumbs"]))),
+        price_text=strip_invisible(unescape(match["price"])),
+        options=list(map(_option, _T_OPTION_RE.findall(match["options"]))),
+        expired=match["warning"] is not None,
+        image_count=match["slides"].count("<img "),
     )
-    title, title_city = unescape(found["title"]), unescape(found["title_city"] or "")
+    title, title_city = unescape(match["title"]), unescape(match["title_city"] or "")
     page.raw_title = (title + title_city).replace(title_city, "")  # as the DOM extractor strips the city span
-    if found["shop_href"] is not None:
-        _overview_link(page, unescape(found["shop_href"][1:-1]), unescape(found["shop_name"]))
+    if match["shop_href"] is not None:
+        _overview_link(page, unescape(match["shop_href"][1:-1]), unescape(match["shop_name"]))
     else:
-        page.seller_name = clean_text(unescape(found["private_name"]))
-    _overview_link(page, unescape(found["phone_href"][1:-1]), "")
-    _overview_link(page, unescape(found["city_href"][1:-1]), unescape(found["city"]))
+        page.seller_name = clean_text(unescape(match["private_name"]))
+    _overview_link(page, unescape(match["phone_href"][1:-1]), "")
+    _overview_link(page, unescape(match["city_href"][1:-1]), unescape(match["city"]))
     return page
 
 
