@@ -165,8 +165,8 @@ def main() -> None:
             # the slowest calibration loop of the rounds against the fastest: the machine's own drift
             "machine_slowdown": round(max(rates["calibration"]) / min(rates["calibration"]), 2),
         }
-        print(f"{source}: {results[source]['listings']} listings ({len(pages)} pages): ours {ours_rate:,.0f}/s per core "
-              f"(best {max(rates['ours']):,.0f}), bs4 {bs4_rate:,.0f}/s per core, ratio {ours_rate / bs4_rate:.1f}x, "
+        print(f"{source}: {results[source]['listings']} listings ({len(pages)} pages): "
+              f"ours {ours_rate:,.0f}/s per core (best {max(rates['ours']):,.0f}), bs4 {bs4_rate:,.0f}/s per core, ratio {ours_rate / bs4_rate:.1f}x, "
               f"machine slowdown {results[source]['machine_slowdown']}x", flush=True)
     slowest = min(results, key=lambda s: results[s]["listings_per_s_per_core"])
     print(json.dumps({

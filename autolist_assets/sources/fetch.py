@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import http.client
@@ -272,15 +273,23 @@ class Politeness:
 
 
 def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: RetryPolicy,
-                       rng: random.Random) -> Response:
-    """Ask until an answer is final: 429 honours Retry-After, 5xx, challenges and network errors back off."""
+                       rng: random.Random, first: Response | FetchError | None = None) -> Response:
+    """Ask until an answer is final: 429 honours Retry-After, 5xx, challenges and network errors back off.
+
+    `first` is the outcome of a first attempt already made (politeness checked then), as `LoopbackPipeline` makes
+    them; the loop goes on from there."""
     attempts: list[Response] = []
     errors: list[str] = []
     local = is_local_host(url)
     for attempt in range(policy.max_attempts):
-        politeness.check(url)
         try:
-            response = attempt_once(url)
+            if attempt == 0 and first is not None:
+                if isinstance(first, FetchError):
+                    raise first
+                response = first
+            else:
+                politeness.check(url)
+                response = attempt_once(url)
         except FetchError as error:  # one attempt failed on the network
             errors.extend(error.network_errors)
             if attempt + 1 < policy.max_attempts:
@@ -319,6 +328,24 @@ def _loopback_error_kind(error: BaseException) -> str:
     return "reset"
 
 
+def _status_line(line: bytes) -> tuple[str, int]:
+    """(HTTP version, status) of a response's first line."""
+    version, _, rest = line.decode("latin-1").partition(" ")
+    if not version.startswith("HTTP/"):
+        raise http.client.BadStatusLine(line)
+    return version, int(rest[:3])
+
+
+def _header_fields(lines: list[bytes]) -> dict[str, str]:
+    """Header lines as httpx gives them: names lower-cased, repeated ones joined."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
 class _LoopbackConnection:
     """One keep-alive HTTP/1.1 connection to a loopback server: request out, status, headers and body back.
 
@@ -355,18 +382,14 @@ class _LoopbackConnection:
         line = self.reader.readline(65537)
         if not line:
             raise http.client.RemoteDisconnected("Remote end closed connection without response")
-        version, _, rest = line.decode("latin-1").partition(" ")
-        if not version.startswith("HTTP/"):
-            raise http.client.BadStatusLine(line)
-        status = int(rest[:3])
-        headers: dict[str, str] = {}
+        version, status = _status_line(line)
+        lines = []
         while True:
             line = self.reader.readline(65537)
             if line in (b"\r\n", b"\n", b""):
                 break
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            lines.append(line)
+        headers = _header_fields(lines)
         if headers.get("transfer-encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -473,6 +496,10 @@ class HttpFetcher:
         return Response(url=url, status=status, headers=headers, body=body,
                         fetched_at=dt.datetime.now(dt.timezone.utc), fetcher=self.name)
 
+    def pipeline(self, width: int) -> LoopbackPipeline:
+        """Up to `width` loopback pages in flight from the calling thread (see LoopbackPipeline)."""
+        return LoopbackPipeline(self, width)
+
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
@@ -486,6 +513,260 @@ class HttpFetcher:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class _Answer:
+    """A page asked for through a `LoopbackPipeline`, with the Future methods the scrape uses."""
+
+    __slots__ = ("url", "pipeline", "direct", "first", "final")
+
+    def __init__(self, url: str, pipeline: "LoopbackPipeline", direct: bool):
+        self.url = url
+        self.pipeline = pipeline
+        self.direct = direct  # not a loopback URL: fetched by `HttpFetcher.get` when asked for
+        self.first: Response | FetchError | None = None  # the first attempt's outcome, once it has come
+        self.final: Response | BaseException | None = None
+
+    def done(self) -> bool:
+        """Whether the final answer is known without waiting: the first attempt has come and needs no retry."""
+        if self.final is None and self.first is None:
+            self.pipeline.pump(0.0)
+        if self.final is None and isinstance(self.first, Response) and _is_final(self.first):
+            self.final = self.first
+        return self.final is not None
+
+    def exception(self) -> BaseException | None:
+        return self.final if isinstance(self.final, BaseException) else None
+
+    def result(self) -> Response:
+        """The final answer: waits for the first attempt, then asks again one at a time as `HttpFetcher.get` does."""
+        if self.final is None:
+            self.final = self.pipeline.finish(self)
+        if isinstance(self.final, BaseException):
+            raise self.final
+        return self.final
+
+
+def _is_final(response: Response) -> bool:
+    return response.status not in RETRY_STATUSES and not response.is_challenge
+
+
+class _PipeConnection:
+    """A keep-alive connection of a `LoopbackPipeline`: one request in flight at a time, its answer read as it comes."""
+
+    def __init__(self, netloc: str):
+        self.netloc = netloc
+        self.sock: socket.socket | None = None
+        self.answer: _Answer | None = None
+        self.deadline = 0.0
+        self.buffer = bytearray()
+        self.head: tuple[str, int, dict[str, str], int] | None = None  # version, status, headers, body start
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class LoopbackPipeline:
+    """Up to `width` pages of a loopback site in flight from the calling thread alone.
+
+    The scrape asks for the ad pages it will read next while it parses the current ones. A pool of threads did the
+    asking before, and switching between them and the parsing thread cost more CPU than the requests themselves
+    (about a fifth of the scrape's). Here the calling thread sends each request on a free keep-alive connection and
+    reads whatever has arrived whenever it looks for an answer. Only a URL's first attempt is asked this way: an
+    answer to ask again (429, 5xx, a challenge, a network error) goes on in `fetch_with_retries`, and a redirect is
+    followed by `HttpFetcher`, one request at a time, as `HttpFetcher.get` would have gone on. A URL that is not a
+    plain-HTTP loopback URL is fetched by `HttpFetcher.get` when its answer is asked for.
+    """
+
+    def __init__(self, fetcher: "HttpFetcher", width: int):
+        self.fetcher = fetcher
+        self.width = max(1, width)
+        self._queue: collections.deque[_Answer] = collections.deque()
+        self._connections: list[_PipeConnection] = []
+
+    def submit(self, url: str) -> _Answer:
+        loopback = self.fetcher._fast_loopback and url.startswith("http://") and is_local_host(url)
+        answer = _Answer(url, self, direct=not loopback)
+        if not answer.direct:
+            self._queue.append(answer)
+            self._send_queued()
+        return answer
+
+    def finish(self, answer: _Answer) -> Response | BaseException:
+        """The final answer (or the error that ends the URL): waits for the first attempt, then retries if needed."""
+        if answer.direct:
+            try:
+                return self.fetcher.get(answer.url)
+            except Exception as error:
+                return error
+        while answer.first is None and answer.final is None:
+            self.pump(None)
+        if answer.final is not None:  # politeness refused it (robots.txt)
+            return answer.final
+        if isinstance(answer.first, Response) and _is_final(answer.first):
+            return answer.first
+        fetcher = self.fetcher
+        try:
+            return fetch_with_retries(answer.url, fetcher._get_once, fetcher.politeness, fetcher.retry, fetcher._rng,
+                                      first=answer.first)
+        except Exception as error:
+            return error
+
+    def pump(self, timeout: float | None) -> None:
+        """Read what has arrived, waiting up to `timeout` seconds (None: until something comes or a request times
+        out), and send queued requests on the connections that came free."""
+        self._send_queued()
+        busy = [c for c in self._connections if c.answer is not None]
+        if not busy:
+            return
+        wait = max(0.0, min(c.deadline for c in busy) - time.monotonic())
+        if timeout is not None:
+            wait = min(wait, timeout)
+        readable, _, _ = select.select([c.sock for c in busy], [], [], wait)
+        for connection in busy:
+            if connection.sock in readable:
+                self._read(connection)
+        now = time.monotonic()
+        for connection in busy:
+            if connection.answer is not None and now >= connection.deadline:
+                self._fail(connection, "timeout")
+        self._send_queued()
+
+    def close(self) -> None:
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
+
+    # -- sending and reading
+
+    def _send_queued(self) -> None:
+        while self._queue:
+            connection = self._free_connection(urlsplit(self._queue[0].url).netloc)
+            if connection is None:
+                return
+            self._send(connection, self._queue.popleft())
+
+    def _free_connection(self, netloc: str) -> _PipeConnection | None:
+        free = next((c for c in self._connections if c.answer is None and c.netloc == netloc), None)
+        if free is not None:
+            return free
+        if sum(c.answer is not None for c in self._connections) >= self.width:
+            return None
+        if len(self._connections) >= self.width:  # a free connection to another host makes room
+            idle = next(c for c in self._connections if c.answer is None)
+            idle.close()
+            self._connections.remove(idle)
+        connection = _PipeConnection(netloc)
+        self._connections.append(connection)
+        return connection
+
+    def _send(self, connection: _PipeConnection, answer: _Answer) -> None:
+        fetcher = self.fetcher
+        try:
+            fetcher.politeness.check(answer.url)  # a 429's deferral, and robots.txt or a rate limit when asked for
+        except Exception as error:
+            answer.final = error
+            return
+        parts = urlsplit(answer.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            # a kept-alive connection the server has closed meanwhile reads as ready (EOF): start a new one, as
+            # the one-request-at-a-time connection does
+            if connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
+                connection.close()
+            if connection.sock is None:
+                host, _, port = connection.netloc.rpartition(":")
+                connection.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=fetcher._timeout)
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {connection.netloc}\r\n"
+                                    f"{fetcher._loopback_request_headers}\r\n".encode("latin-1"))
+        except OSError as error:
+            connection.close()
+            answer.first = FetchError(answer.url, [_loopback_error_kind(error)], [])
+            return
+        connection.answer, connection.deadline = answer, time.monotonic() + fetcher._timeout
+        connection.buffer.clear()
+        connection.head = None
+
+    def _read(self, connection: _PipeConnection) -> None:
+        try:
+            data = connection.sock.recv(1 << 18)
+        except OSError as error:
+            self._fail(connection, _loopback_error_kind(error))
+            return
+        buffer = connection.buffer
+        if not data:  # the server closed the connection
+            head = connection.head
+            if head is not None and "content-length" not in head[2] and not _is_chunked(head[2]):
+                self._complete(connection, bytes(buffer[head[3]:]), close=True)  # a body that runs to the close
+            else:
+                self._fail(connection, "truncated" if head is not None else "reset")
+            return
+        buffer += data
+        if connection.head is None:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            try:
+                lines = bytes(buffer[:end]).split(b"\r\n")
+                version, status = _status_line(lines[0])
+            except (ValueError, http.client.HTTPException):
+                self._fail(connection, "reset")
+                return
+            connection.head = (version, status, _header_fields(lines[1:]), end + 4)
+        version, status, headers, start = connection.head
+        if _is_chunked(headers):
+            body = _dechunked(buffer, start)
+            if body is not None:
+                self._complete(connection, body)
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            if len(buffer) - start >= length:
+                self._complete(connection, bytes(buffer[start:start + length]))
+
+    def _complete(self, connection: _PipeConnection, body: bytes, close: bool = False) -> None:
+        version, status, headers, _ = connection.head
+        answer, connection.answer = connection.answer, None
+        if close or headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+            connection.close()
+        location = headers.get("location")
+        if status in _REDIRECTS and location:
+            try:  # followed as `HttpFetcher` follows it: part of this first attempt
+                answer.first = self.fetcher._get_once(urljoin(answer.url, location), 1)
+            except FetchError as error:
+                answer.first = error
+            return
+        answer.first = Response(url=answer.url, status=status, headers=headers, body=body,
+                                fetched_at=dt.datetime.now(dt.timezone.utc), fetcher=self.fetcher.name)
+
+    def _fail(self, connection: _PipeConnection, kind: str) -> None:
+        answer, connection.answer = connection.answer, None
+        connection.close()
+        answer.first = FetchError(answer.url, [kind], [])
+
+
+def _is_chunked(headers: dict[str, str]) -> bool:
+    return headers.get("transfer-encoding", "").lower() == "chunked"
+
+
+def _dechunked(buffer: bytearray, start: int) -> bytes | None:
+    """A chunked body that starts at `start`, once all of it (through its trailers) is in `buffer`; else None."""
+    chunks, position = [], start
+    while True:
+        line_end = buffer.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[position:line_end]).split(b";")[0].strip() or b"0", 16)
+        position = line_end + 2
+        if size == 0:
+            trailers_end = buffer.find(b"\r\n\r\n", position - 2)
+            return b"".join(chunks) if trailers_end >= 0 else None
+        if len(buffer) < position + size + 2:
+            return None
+        chunks.append(bytes(buffer[position:position + size]))
+        position += size + 2
 
 
 def start_chromium(*extra_flags: str, capabilities: dict | None = None,

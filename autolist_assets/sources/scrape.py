@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from autolist_assets.sources import avito, moteur
 from autolist_assets.sources.archive import PageArchive, read_archive
-from autolist_assets.sources.fetch import Fetcher, FetchError, HttpFetcher, Response, is_local_host
+from autolist_assets.sources.fetch import Fetcher, FetchError, HttpFetcher, LoopbackPipeline, Response, is_local_host
 from autolist_assets.sources.privacy import hash_pii
 from autolist_assets.sources.schema import ROW_FIELDS, ListPage, ParseError
 from autolist_assets.sources.text import mileage_range
@@ -116,7 +116,12 @@ class _Session:
         self._page_errors: dict[str, ScrapeError] = {}  # a list page read ahead that failed, raised when the walk comes
         # pages asked for ahead of the walk (only pages the walk is sure to read, so a replay asks for the same)
         self._pending: dict[str, Future] = {}
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"scrape-{source}") if workers > 1 else None
+        # An HTTP fetcher keeps its pages in flight from this thread alone (LoopbackPipeline sends them to a site on
+        # this machine and hands any other URL back to the fetcher); another fetcher gets threads.
+        self._pool: LoopbackPipeline | ThreadPoolExecutor | None = None
+        if workers > 1:
+            self._pool = fetcher.pipeline(workers) if isinstance(fetcher, HttpFetcher) \
+                else ThreadPoolExecutor(workers, thread_name_prefix=f"scrape-{source}")
 
     def fail(self, url: str, page: str, reason: str, detail: str = "", status: int | None = None,
              counted: bool = True) -> None:
@@ -141,7 +146,8 @@ class _Session:
         for url in urls:
             if url and url not in self._pending and url not in self._details and url not in self._pages \
                     and url not in self.reuse:
-                self._pending[url] = self._pool.submit(self.fetcher.get, url)
+                self._pending[url] = self._pool.submit(url) if isinstance(self._pool, LoopbackPipeline) \
+                    else self._pool.submit(self.fetcher.get, url)
 
     def finish(self) -> None:
         """Keep what was fetched ahead and never read (archived and counted, so nothing fetched is lost, and a
@@ -155,7 +161,9 @@ class _Session:
                 self.network_errors.update(error.network_errors)
             except BaseException:  # the run is failing already (a dead worker, an interrupt): keep what is kept
                 continue
-        if self._pool is not None:
+        if isinstance(self._pool, LoopbackPipeline):
+            self._pool.close()
+        elif self._pool is not None:
             self._pool.shutdown()
 
     @property

@@ -192,15 +192,31 @@ def test_a_crashed_scrape_resumes_from_its_partial_archive(tmp_path):
     path = tmp_path / "avito.warc.gz"
 
     class Crashing(HttpFetcher):
+        """Dies as it asks for its page number `limit` + 1, one at a time or ahead through its pipeline."""
+
         def __init__(self, limit):
             super().__init__()
             self.left = limit
 
-        def get(self, url):
+        def _ask(self):
             self.left -= 1
             if self.left < 0:
                 raise KeyboardInterrupt("the worker died")
+
+        def get(self, url):
+            self._ask()
             return super().get(url)
+
+        def pipeline(self, width):
+            pipeline = super().pipeline(width)
+            submit = pipeline.submit
+
+            def asked(url):
+                self._ask()
+                return submit(url)
+
+            pipeline.submit = asked
+            return pipeline
 
     with DemoMarketServer(market) as server:
         with pytest.raises(KeyboardInterrupt), Crashing(limit=12) as fetcher, PageArchive(path) as archive:
