@@ -391,7 +391,9 @@ def output_digest(warehouse: Path) -> dict:
 
     con = duckdb.connect(str(warehouse), read_only=True)
     out = {}
-    run_columns = ["scraped_at", "first_scraped_at", "last_scraped_at", "first_seen_at", "last_seen_at", "states_built_at"]
+    # days_on_market counts calendar days between two run times: a run that crosses midnight UTC changes it
+    run_columns = ["scraped_at", "first_scraped_at", "last_scraped_at", "first_seen_at", "last_seen_at",
+                   "states_built_at", "days_on_market"]
     for table, drop in (("main.fct_listings", run_columns),
                         ("ml.price_predictions", ["model_version", "scored_on", "input_hash"]),
                         ("ml.user_recommendations", [])):
