@@ -115,7 +115,7 @@ class _Session:
         self._pages: dict[str, ListPage] = {}  # list pages read in this run: the search and the walk share them
         self._page_errors: dict[str, ScrapeError] = {}  # a list page read ahead that failed, raised when the walk comes
         # pages asked for ahead of the walk (only pages the walk is sure to read, so a replay asks for the same)
-        self._pending: dict[str, Future] = {}
+        self._pending: dict[str, Future] = {}  # or the pipeline's answers, which have the Future methods used here
         # An HTTP fetcher keeps its pages in flight from this thread alone (LoopbackPipeline sends them to a site on
         # this machine and hands any other URL back to the fetcher); another fetcher gets threads.
         self._pool: LoopbackPipeline | ThreadPoolExecutor | None = None
