@@ -506,6 +506,15 @@ def _dom_cards(tree: LexborHTMLParser, page_url: str, now: dt.datetime | None) -
     return cards
 
 
+_AD_COUNT_RE = re.compile(r"\d[\d ]* annonces?")
+
+
+def _counts_ads(tree: LexborHTMLParser) -> bool:
+    """Whether the markup is a list page by its own words: its count of ads ('663 annonces'), which a page past the
+    last one still shows above no cards."""
+    return any(_AD_COUNT_RE.fullmatch(clean_text(node.text(deep=True)) or "") for node in tree.css("main p"))
+
+
 def parse_list_page(html: str | bytes, page_url: str, fetched_at: dt.datetime | None = None) -> ListPage:
     """Cards (listing id, url, title, prices, year, mileage, gearbox, fuel, city, seller, date) and the next URL.
 
@@ -533,9 +542,10 @@ def parse_list_page(html: str | bytes, page_url: str, fetched_at: dt.datetime | 
     except ParseError:
         if looks_truncated(html):
             raise ParseError("truncated page: the document stops before </html>") from None
-        cards = _dom_cards(tree or LexborHTMLParser(markup), page_url, fetched_at)
-        if not cards:
-            raise
+        tree = tree or LexborHTMLParser(markup)
+        cards = _dom_cards(tree, page_url, fetched_at)
+        if not cards and not _counts_ads(tree):
+            raise  # an empty answer or another page, read as "no ads", would end the walk and lose the day
         return ListPage(cards=cards, next_url=next_url, from_markup=True)
     ads = _value(data, "props", "pageProps", "componentProps", "ads", "ads")
     if not isinstance(ads, list):

@@ -144,3 +144,25 @@ def test_moteur_links_join_the_page_url_exactly_as_urljoin_does():
     mismatches = [(b, h) for h in hrefs for b in bases if outcome(_join, b, h) != outcome(urljoin, b, h)]
     assert mismatches == []
     assert _join(bases[0], hrefs[0]) == "http://127.0.0.1:8765" + hrefs[0]
+
+
+# A list page past the last one, as the site renders it without its payload: the count of ads, no cards, no next link
+_PAST_THE_END = (
+    '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Voitures d&#x27;occasion</title>'
+    '<link rel="prev" href="https://www.avito.ma/fr/maroc/voitures_d_occasion-%C3%A0_vendre?o=31"></head><body>'
+    '<div id="__next"><header class="sc-1wrdc9z-0"><a href="/fr/">Avito</a></header><main>'
+    '<h1 class="sc-1x0vz2r-0 kOxYfC">Voitures d\'occasion au Maroc</h1>'
+    '<p class="sc-1x0vz2r-0 bmtUYd">1\u202f663 annonces</p><div class="sc-1nre5ec-1 crKvIr"></div></main></div>'
+    '</body></html>'
+)
+
+
+def test_avito_list_page_past_the_last_one_without_payload_is_empty_not_broken():
+    url = "https://www.avito.ma/fr/maroc/voitures_d_occasion-%C3%A0_vendre?o=32"
+    page = avito.parse_list_page(_PAST_THE_END, url)
+    assert page.cards == [] and page.next_url is None and page.from_markup
+    # without its count of ads the page says nothing about ads: an empty answer, not an empty day
+    for stripped in (_PAST_THE_END.replace("1\u202f663 annonces", ""), "<html><body><main></main></body></html>",
+                     _PAST_THE_END.replace("annonces", "résultats")):
+        with pytest.raises(ParseError, match="no __NEXT_DATA__"):
+            avito.parse_list_page(stripped, url)
