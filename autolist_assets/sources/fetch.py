@@ -376,9 +376,13 @@ class _LoopbackConnection:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.reader = self.sock.makefile("rb")
 
-    def get(self, target: str, extra_headers: str) -> tuple[int, dict[str, str], bytes]:
+    def send(self, target: str, extra_headers: str) -> None:
+        """Send one GET, on a new connection if this one has been closed."""
         self._open()
         self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {self.netloc}\r\n{extra_headers}\r\n".encode("latin-1"))
+
+    def get(self, target: str, extra_headers: str) -> tuple[int, dict[str, str], bytes]:
+        self.send(target, extra_headers)
         line = self.reader.readline(65537)
         if not line:
             raise http.client.RemoteDisconnected("Remote end closed connection without response")
@@ -551,21 +555,16 @@ def _is_final(response: Response) -> bool:
     return response.status not in RETRY_STATUSES and not response.is_challenge
 
 
-class _PipeConnection:
-    """A keep-alive connection of a `LoopbackPipeline`: one request in flight at a time, its answer read as it comes."""
+class _PipeConnection(_LoopbackConnection):
+    """A keep-alive connection of a `LoopbackPipeline`: one request in flight at a time, its answer read from the
+    socket as it comes rather than waited for."""
 
-    def __init__(self, netloc: str):
-        self.netloc = netloc
-        self.sock: socket.socket | None = None
+    def __init__(self, netloc: str, timeout: float):
+        super().__init__(netloc, timeout)
         self.answer: _Answer | None = None
         self.deadline = 0.0
         self.buffer = bytearray()
         self.head: tuple[str, int, dict[str, str], int] | None = None  # version, status, headers, body start
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
 
 
 class LoopbackPipeline:
@@ -658,7 +657,7 @@ class LoopbackPipeline:
             idle = next(c for c in self._connections if c.answer is None)
             idle.close()
             self._connections.remove(idle)
-        connection = _PipeConnection(netloc)
+        connection = _PipeConnection(netloc, self.fetcher._timeout)
         self._connections.append(connection)
         return connection
 
@@ -670,18 +669,9 @@ class LoopbackPipeline:
             answer.final = error
             return
         parts = urlsplit(answer.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            # a kept-alive connection the server has closed meanwhile reads as ready (EOF): start a new one, as
-            # the one-request-at-a-time connection does
-            if connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
-                connection.close()
-            if connection.sock is None:
-                host, _, port = connection.netloc.rpartition(":")
-                connection.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=fetcher._timeout)
-                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {connection.netloc}\r\n"
-                                    f"{fetcher._loopback_request_headers}\r\n".encode("latin-1"))
+            connection.send((parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                            fetcher._loopback_request_headers)
         except OSError as error:
             connection.close()
             answer.first = FetchError(answer.url, [_loopback_error_kind(error)], [])
