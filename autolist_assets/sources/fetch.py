@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -272,6 +272,11 @@ class Politeness:
         return parser
 
 
+def _is_final(response: Response) -> bool:
+    """An answer to keep: not one to ask again (429, 5xx, a challenge)."""
+    return response.status not in RETRY_STATUSES and not response.is_challenge
+
+
 def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: RetryPolicy,
                        rng: random.Random, first: Response | FetchError | None = None) -> Response:
     """Ask until an answer is final: 429 honours Retry-After, 5xx, challenges and network errors back off.
@@ -295,7 +300,7 @@ def fetch_with_retries(url: str, attempt_once, politeness: Politeness, policy: R
             if attempt + 1 < policy.max_attempts:
                 time.sleep(policy.backoff(attempt, rng, local))
             continue
-        if response.status not in RETRY_STATUSES and not response.is_challenge:
+        if _is_final(response):
             response.attempts, response.network_errors = attempts, errors
             return response
         attempts.append(response)
@@ -346,6 +351,25 @@ def _header_fields(lines: list[bytes]) -> dict[str, str]:
     return headers
 
 
+def _is_chunked(headers: dict[str, str]) -> bool:
+    return headers.get("transfer-encoding", "").lower() == "chunked"
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size of a chunk from its line ('1a;ext=1')."""
+    return int(line.split(b";")[0].strip() or b"0", 16)
+
+
+def _closes(version: str, headers: dict[str, str]) -> bool:
+    """Whether the server ends the connection after this answer."""
+    return headers.get("connection", "").lower() == "close" or version == "HTTP/1.0"
+
+
+def _target(parts: SplitResult) -> str:
+    """The request target of a split URL: its path and query."""
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 class _LoopbackConnection:
     """One keep-alive HTTP/1.1 connection to a loopback server: request out, status, headers and body back.
 
@@ -394,10 +418,10 @@ class _LoopbackConnection:
                 break
             lines.append(line)
         headers = _header_fields(lines)
-        if headers.get("transfer-encoding", "").lower() == "chunked":
+        if _is_chunked(headers):
             chunks = []
             while True:
-                size = int(self.reader.readline(65537).split(b";")[0].strip() or b"0", 16)
+                size = _chunk_size(self.reader.readline(65537))
                 if size == 0:
                     while self.reader.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
@@ -415,7 +439,7 @@ class _LoopbackConnection:
         else:
             body = self.reader.read()
             headers["connection"] = "close"
-        if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+        if _closes(version, headers):
             self.close()
         return status, headers, body
 
@@ -488,7 +512,7 @@ class HttpFetcher:
             self._local.connections[parts.netloc] = connection
             with self._connections_lock:
                 self._connections.append(connection)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = _target(parts)
         try:
             status, headers, body = connection.get(target, self._loopback_request_headers)
         except (OSError, http.client.HTTPException) as error:
@@ -549,10 +573,6 @@ class _Answer:
         if isinstance(self.final, BaseException):
             raise self.final
         return self.final
-
-
-def _is_final(response: Response) -> bool:
-    return response.status not in RETRY_STATUSES and not response.is_challenge
 
 
 class _PipeConnection(_LoopbackConnection):
@@ -670,8 +690,7 @@ class LoopbackPipeline:
             return
         parts = urlsplit(answer.url)
         try:
-            connection.send((parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-                            fetcher._loopback_request_headers)
+            connection.send(_target(parts), fetcher._loopback_request_headers)
         except OSError as error:
             connection.close()
             answer.first = FetchError(answer.url, [_loopback_error_kind(error)], [])
@@ -719,7 +738,7 @@ class LoopbackPipeline:
     def _complete(self, connection: _PipeConnection, body: bytes, close: bool = False) -> None:
         version, status, headers, _ = connection.head
         answer, connection.answer = connection.answer, None
-        if close or headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
+        if close or _closes(version, headers):
             connection.close()
         location = headers.get("location")
         if status in _REDIRECTS and location:
@@ -737,10 +756,6 @@ class LoopbackPipeline:
         answer.first = FetchError(answer.url, [kind], [])
 
 
-def _is_chunked(headers: dict[str, str]) -> bool:
-    return headers.get("transfer-encoding", "").lower() == "chunked"
-
-
 def _dechunked(buffer: bytearray, start: int) -> bytes | None:
     """A chunked body that starts at `start`, once all of it (through its trailers) is in `buffer`; else None."""
     chunks, position = [], start
@@ -748,7 +763,7 @@ def _dechunked(buffer: bytearray, start: int) -> bytes | None:
         line_end = buffer.find(b"\r\n", position)
         if line_end < 0:
             return None
-        size = int(bytes(buffer[position:line_end]).split(b";")[0].strip() or b"0", 16)
+        size = _chunk_size(bytes(buffer[position:line_end]))
         position = line_end + 2
         if size == 0:
             trailers_end = buffer.find(b"\r\n\r\n", position - 2)
