@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from html import escape
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
@@ -11,7 +13,7 @@ import orjson
 from demo_market import catalog
 from demo_market.market import Listing, Market
 from demo_market.pages import (
-    NNBSP, Page, esc, group_thousands, gone, html_page, not_found, relative_date_fr, robots_txt, stable_int,
+    HTML, NNBSP, Page, esc, group_thousands, gone, html_page, not_found, relative_date_fr, robots_txt, stable_int,
 )
 
 LIST_PATH = "/fr/maroc/voitures_d_occasion-%C3%A0_vendre"
@@ -26,7 +28,6 @@ _DETAIL_PATH_RE = re.compile(r"^/fr/[^/]+/(?:voitures_d_occasion|voitures_de_loc
 BUILD_ID = "demo-market-avito-1"
 
 _CITY_IDS = {city.name: 5 + index for index, city in enumerate(catalog.CITIES)}
-_EQUIPMENT_KEY = dict((label, key) for key, label in catalog.EQUIPMENT)
 
 
 def _format_price(price_dh: int) -> str:
@@ -48,8 +49,10 @@ def _mileage_display(listing: Listing) -> str:
 
 
 def _iso(moment: dt.datetime) -> str:
-    # Next.js serialises dates as JavaScript does: milliseconds and a Z suffix
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    # Next.js serialises dates as JavaScript does: milliseconds and a Z suffix (isoformat costs a third of strftime)
+    if moment.tzinfo is not dt.timezone.utc:
+        moment = moment.astimezone(dt.timezone.utc)
+    return moment.isoformat(timespec="seconds")[:19] + ".000Z"
 
 
 def _param(key: str, label: str, value: str, full_value: str | None = None) -> dict:
@@ -57,7 +60,8 @@ def _param(key: str, label: str, value: str, full_value: str | None = None) -> d
 
 
 def _images(listing: Listing, base: str) -> list[str]:
-    return [f"{base}/static/images/{listing.listing_id}_{i}.jpg" for i in range(listing.image_count)]
+    prefix = f"{base}/static/images/{listing.listing_id}_"
+    return [f"{prefix}{i}.jpg" for i in range(listing.image_count)]
 
 
 def _list_params(listing: Listing) -> list[dict]:
@@ -83,10 +87,7 @@ def _detail_params(listing: Listing) -> dict[str, list[dict]]:
         # the sector hides behind a purely numeric key (the city id)
         secondary.append(_param(str(_CITY_IDS[listing.city]), "Secteur", listing.sector))
     owned = set(listing.equipment)
-    extra = [
-        _param(key, label, "1" if label in owned else "0", "Oui" if label in owned else "Non")
-        for key, label in catalog.EQUIPMENT
-    ]
+    extra = [with_it if label in owned else without for label, with_it, without in _EQUIPMENT_PARAMS]
     primary = _list_params(listing) + [
         _param("brand", "Marque", listing.brand),
         _param("model", "Modèle", listing.model),
@@ -94,6 +95,11 @@ def _detail_params(listing: Listing) -> dict[str, list[dict]]:
     if listing.fiscal_power is not None:
         primary.append(_param("pfiscale", "Puissance fiscale", f"{listing.fiscal_power} CV"))
     return {"primary": primary, "secondary": secondary, "extra": extra}
+
+
+# The equipment flags' params are the same few dicts on every ad page (orjson only reads them)
+_EQUIPMENT_PARAMS = [(label, _param(key, label, "1", "Oui"), _param(key, label, "0", "Non"))
+                     for key, label in catalog.EQUIPMENT]
 
 
 def _seller(listing: Listing, with_phone: bool) -> dict:
@@ -117,6 +123,7 @@ def _ad_json(listing: Listing, base: str, detail: bool, now: dt.datetime) -> dic
     images = _images(listing, base)
     price, old_price, _ = _shown_price(listing, now)
     category = CATEGORIES[listing.category]
+    posted = _iso(listing.posted_at)
     ad = {
         "id": str(int(listing.listing_id) + 9_000_000_000),  # internal id, not the one in the URL
         "listId": int(listing.listing_id),
@@ -132,7 +139,7 @@ def _ad_json(listing: Listing, base: str, detail: bool, now: dt.datetime) -> dic
         "location": listing.city,
         "cityId": _CITY_IDS[listing.city],
         "areaId": _CITY_IDS[listing.city] * 100 + stable_int(listing.sector or "", 97),
-        "date": _iso(listing.posted_at),
+        "date": posted,
         "isPremium": False,
         "isUrgent": False,
         "isHotDeal": False,
@@ -152,7 +159,7 @@ def _ad_json(listing: Listing, base: str, detail: bool, now: dt.datetime) -> dic
         ad.update({
             "description": _description(listing),
             "params": _detail_params(listing),
-            "listTime": _iso(listing.posted_at),
+            "listTime": posted,
             "videos": [],
             "isPhoneHidden": False,
             "isPhoneVerified": True,
@@ -168,7 +175,7 @@ def _description(listing: Listing) -> str:
     return f"{listing.brand} {listing.model} {listing.year}. " + " ".join(chosen)
 
 
-def _next_data(page: str, query: dict, component_props: dict) -> str:
+def _next_data(page: str, query: dict, component_props: dict) -> bytes:
     payload = {
         "props": {"pageProps": {"componentProps": component_props}, "__N_SSP": True},
         "page": page,
@@ -179,9 +186,10 @@ def _next_data(page: str, query: dict, component_props: dict) -> str:
         "locale": "fr",
     }
     # "</" would end the script element early
-    # compact UTF-8 as Next.js prints it; orjson writes the same bytes as json.dumps in a tenth of the time
-    data = orjson.dumps(payload).decode().replace("</", "<\\/")
-    return f'<script id="__NEXT_DATA__" type="application/json">{data}</script>'
+    # compact UTF-8 as Next.js prints it; orjson writes the same bytes as json.dumps in a tenth of the time, and
+    # they go into the page as they are: the payload is most of the page, so it is never decoded and encoded again
+    data = orjson.dumps(payload).replace(b"</", b"<\\/")
+    return b'<script id="__NEXT_DATA__" type="application/json">' + data + b"</script>"
 
 
 def _head(title: str, extra: str = "") -> str:
@@ -248,7 +256,7 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
             "currentPage": page_number,
         }
     }
-    body = (
+    markup = (
         _head("Voitures d'occasion à vendre au Maroc | Avito", links)
         + '<body><div id="__next"><header class="sc-1wrdc9z-0"><a href="/fr/">Avito</a></header><main>'
         f'<h1 class="sc-1x0vz2r-0 kOxYfC">Voitures d\'occasion au Maroc</h1>'
@@ -256,19 +264,33 @@ def render_list(market: Market, base: str, page_number: int) -> Page:
         '<div class="sc-1nre5ec-1 crKvIr listing">'
         + "".join(_card(ad, base, now) for ad in ads)
         + "</div></main></div>"
-        + ("" if _list_is_dom_only(market, page_number) else _next_data(
-            "/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": str(page_number)}, component_props))
-        + "</body></html>"
     )
-    return html_page(body)
+    payload = b"" if _list_is_dom_only(market, page_number) else _next_data(
+        "/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": str(page_number)}, component_props)
+    return Page(200, HTML, markup.encode("utf-8") + payload + b"</body></html>")
 
 
 def _attribute(label: str, value: str) -> str:
+    before, after = _attribute_markup(label)
+    return before + esc(value) + after
+
+
+@functools.lru_cache(maxsize=64)  # a dozen labels
+def _attribute_markup(label: str) -> tuple[str, str]:
+    """An attribute block's markup before and after its value."""
     return (
         f'<div class="sc-19cngu6-1 doRGIC"><img alt="{esc(label)}" src="/static/icons/{stable_int(label, 999)}.svg">'
-        f'<span class="sc-1x0vz2r-0 jZyObG">{esc(value)}</span>'
-        f'<span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>'
+        '<span class="sc-1x0vz2r-0 jZyObG">',
+        f'</span><span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>',
     )
+
+
+# An equipment flag's block, by label: the same few on every ad page
+_EQUIPMENT_MARKUP = {
+    label: f'<div class="sc-19cngu6-1 doRGIC"><img alt="{esc(label)}" src="/static/icons/{key}.svg">'
+           f'<span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>'
+    for key, label in catalog.EQUIPMENT
+}
 
 
 _VOIR_PLUS = (
@@ -298,12 +320,8 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
     attributes = [(label, value) for label, value in attributes if value is not None]
     if listing.sector is not None:
         attributes.append(("Secteur", listing.sector))
-    equipment = "".join(
-        f'<div class="sc-19cngu6-1 doRGIC"><img alt="{esc(label)}" src="/static/icons/{_EQUIPMENT_KEY[label]}.svg">'
-        f'<span class="sc-1x0vz2r-0 bXFCIH">{esc(label)}</span></div>'
-        for label in listing.equipment
-    )
-    pictures = "".join(f'<img src="{esc(url)}" alt="">' for url in ad["images"])
+    equipment = "".join(map(_EQUIPMENT_MARKUP.__getitem__, listing.equipment))
+    pictures = "".join(f'<img src="{url}" alt="">' for url in map(escape, ad["images"]))
     where = listing.city if listing.sector is None else f"{listing.city}, {listing.sector}"
     seller_kind = "Professionnel" if listing.seller_type == "shop" else "Particulier"
     price_block = f'<p class="sc-1x0vz2r-0 lnEFFR">{esc(price_text)}</p>'
@@ -312,7 +330,7 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
     if listing.monthly_payment_dh:
         price_block += (f'<p class="sc-1x0vz2r-0 fGhYtR">À partir de {group_thousands(listing.monthly_payment_dh, NNBSP)}'
                         " DH / mois</p>")
-    body = (
+    markup = (
         _head(f"{listing.title} | Avito", f'<link rel="canonical" href="{esc(base + listing.url_path)}">')
         + '<body><div id="__next"><main class="sc-1g3sn3w-0">'
         f'<div class="picture sc-1gjavk-0 eKdjdf">{pictures}</div>'
@@ -329,11 +347,10 @@ def render_detail(market: Market, base: str, listing: Listing) -> Page:
         f'<div class="sc-1l0do2b-0 seller"><p class="sc-1x0vz2r-0 hNCqYw">{esc(listing.seller_name)}</p>'
         f"<span>{seller_kind}</span></div>"
         "</main></div>"
-        + ("" if listing.dom_only else _next_data(
-            "/[lang]/[city]/[category]/[subject]", {"lang": "fr", "id": listing.listing_id}, {"adInfo": {"ad": ad}}))
-        + "</body></html>"
     )
-    return html_page(body)
+    payload = b"" if listing.dom_only else _next_data(
+        "/[lang]/[city]/[category]/[subject]", {"lang": "fr", "id": listing.listing_id}, {"adInfo": {"ad": ad}})
+    return Page(200, HTML, markup.encode("utf-8") + payload + b"</body></html>")
 
 
 def handle(market: Market, raw_path: str, base: str) -> Page:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -125,16 +126,23 @@ def _phone_display(phone: str) -> str:
     return " ".join(phone[i:i + 2] for i in range(0, len(phone), 2))
 
 
+# Labels and option names are a few dozen texts, on every ad page
+@functools.lru_cache(maxsize=256)
+def _line_start(label: str) -> str:
+    return f'<div class="detail_line"><span class="col-md-6 col-xs-6">{esc(label)}</span><span class="text_bold">'
+
+
+@functools.lru_cache(maxsize=256)
+def _option_markup(item: str) -> str:
+    return f'<div class="col-md-4 option_ad">✔ {esc(item)}</div>'
+
+
 def render_detail(listing: Listing, now) -> Page:
     """Ad page: header, price block, `detail_line` rows, options, seller overview and photo slider."""
     city = catalog.moteur_city_display(listing.city)
     brand_display = catalog.moteur_brand_display(listing.brand)
-    lines = "".join(
-        f'<div class="detail_line"><span class="col-md-6 col-xs-6">{esc(label)}</span>'
-        f'<span class="text_bold">{esc(value)}</span></div>'
-        for label, value in _detail_lines(listing)
-    )
-    options = "".join(f'<div class="col-md-4 option_ad">✔ {esc(item)}</div>' for item in listing.equipment)
+    lines = "".join(f"{_line_start(label)}{esc(value)}</span></div>" for label, value in _detail_lines(listing))
+    options = "".join(map(_option_markup, listing.equipment))
     slides = "".join(
         f'<div><img data-u="image" src="/media/cache/{listing.listing_id}_{i}.jpg" alt=""></div>'
         for i in range(listing.image_count)
