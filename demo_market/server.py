@@ -1,13 +1,14 @@
 """Serve the two look-alike sites on 127.0.0.1, one port each so paths match the real sites.
 
-One asyncio event loop in a daemon thread answers both sites. The pages are rendered under the GIL either way; a
-thread per connection (http.server) spent twice the rendering's CPU on parsing headers and switching threads, and
-the demo server shares the machine with the scraper it feeds.
+One asyncio event loop in a daemon thread answers both sites, each connection a protocol object. The pages are
+rendered under the GIL either way; a thread per connection (http.server) spent twice the rendering's CPU on parsing
+headers and switching threads, and the demo server shares the machine with the scraper it feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import socket
 import struct
@@ -41,6 +42,11 @@ SiteHandler = Callable[[Market, str, str], Page]
 SERVER_HEADER = f"Server: DemoMarket/0.1 Python/{sys.version.split()[0]}"
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _HIGH_WATER = 1 << 20  # bytes queued for a client that does not read before the next request waits for it
+
+
+@functools.lru_cache(maxsize=4)  # one value a second: formatting it cost more than the rest of the head
+def _http_date(timestamp: int) -> str:
+    return formatdate(timestamp, usegmt=True)
 
 
 class _Site:
@@ -99,68 +105,123 @@ class _Site:
     def head(self, page: Page) -> bytes:
         """Status line and headers, as http.server wrote them (its Server and Date headers first)."""
         lines = [f"HTTP/1.1 {page.status} {_REASONS.get(page.status, '')}", SERVER_HEADER,
-                 f"Date: {formatdate(self.market.now().timestamp(), usegmt=True)}",
+                 f"Date: {_http_date(int(self.market.now().timestamp()))}",
                  f"Content-Type: {page.content_type}", f"Content-Length: {len(page.body)}", "Cache-Control: no-cache",
                  *(f"{name}: {value}" for name, value in page.headers), "", ""]
         return "\r\n".join(lines).encode("latin-1")
 
-    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Answer the requests of one keep-alive connection in order, until the client or a fault closes it."""
-        host, port = writer.get_extra_info("sockname")[:2]
-        default_base = f"http://{host}:{port}"
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                    return
-                request_line, *header_lines = head.decode("latin-1").split("\r\n")
-                parts = request_line.split()
-                if len(parts) != 3 or parts[0] not in ("GET", "HEAD"):
-                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    return
-                method, path, version = parts
-                headers = {}
-                for line in header_lines:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                if not await self._answer(writer, method, path, headers, default_base):
-                    return
-                connection = headers.get("connection", "").lower()
-                if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
-                    return
-                if writer.transport.get_write_buffer_size() > _HIGH_WATER:
-                    await writer.drain()
-        finally:
-            writer.close()
 
-    async def _answer(self, writer: asyncio.StreamWriter, method: str, path: str, headers: dict[str, str],
-                      default_base: str) -> bool:
-        """Send one answer; False when the connection must end (a reset or a truncated body)."""
+_REQUEST_HEAD_LIMIT = 1 << 16  # a request head longer than this closes the connection (asyncio streams' limit)
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: its requests answered in order, as they arrive, until the client or a fault
+    closes it.
+
+    A protocol rather than asyncio streams: a stream wakes a task through a future for every request, which cost
+    the server more CPU than the socket calls themselves, and the demo server shares the machine with the scraper.
+    """
+
+    def __init__(self, site: _Site, live: set["_Connection"]):
+        self.site = site
+        self.live = live
+        self.transport: asyncio.Transport | None = None
+        self.default_base = ""
+        self.buffer = b""
+        self.slow: asyncio.TimerHandle | None = None  # a slow fault's answer, due later: later requests wait for it
+        self.write_paused = False  # the client does not read: the next request waits until it does
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=_HIGH_WATER)
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.default_base = f"http://{host}:{port}"
+        self.live.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.slow is not None:
+            self.slow.cancel()
+        self.live.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._serve()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._serve()
+        return True  # the transport stays open until the answers already asked for are sent
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._serve()
+
+    def _serve(self) -> None:
+        """Answer every complete request in the buffer, unless an answer is pending or the client stopped reading."""
+        while self.slow is None and not self.write_paused and not self.transport.is_closing():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if self.eof or len(self.buffer) > _REQUEST_HEAD_LIMIT:
+                    self.transport.close()
+                return
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            parts = request_line.split()
+            if len(parts) != 3 or parts[0] not in ("GET", "HEAD"):
+                self.transport.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                self.transport.close()
+                return
+            headers = {}
+            for line in header_lines:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            self._request(parts[0], parts[1], parts[2], headers)
+
+    def _request(self, method: str, path: str, version: str, headers: dict[str, str]) -> None:
         arrived = (time.monotonic(), time.time())  # arrival, not answer, time: rate limits are about arrivals
-        fault = self.draw_fault(path)
+        fault = self.site.draw_fault(path)
         user_agent = headers.get("user-agent", "")
         if fault == "reset":
-            self.record(arrived, path, user_agent, "reset")
+            self.site.record(arrived, path, user_agent, "reset")
             # linger 0 makes close() send a TCP RST, as an overloaded proxy does
-            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
-            return False
+            self.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                               struct.pack("ii", 1, 0))
+            self.transport.abort()
+            return
         if fault == "slow":
-            self.record(arrived, path, user_agent, "slow")  # before sleeping: the client may give up first
-            await asyncio.sleep(self.market.config.faults.slow_s)
-        base = f"http://{headers['host']}" if headers.get("host") else default_base
-        page = self.page_for(fault, path, base)
+            self.site.record(arrived, path, user_agent, "slow")  # before waiting: the client may give up first
+            self.slow = asyncio.get_running_loop().call_later(
+                self.site.market.config.faults.slow_s, self._answer_late, method, path, version, headers)
+            return
+        self._answer(method, path, version, headers, fault, arrived, user_agent)
+
+    def _answer_late(self, method: str, path: str, version: str, headers: dict[str, str]) -> None:
+        self.slow = None
+        self._answer(method, path, version, headers, "slow", None, headers.get("user-agent", ""))
+        self._serve()
+
+    def _answer(self, method: str, path: str, version: str, headers: dict[str, str], fault: str | None,
+                arrived: tuple[float, float] | None, user_agent: str) -> None:
+        """Send one answer, then close the connection if the request or a truncation fault ends it."""
+        base = f"http://{headers['host']}" if headers.get("host") else self.default_base
+        page = self.site.page_for(fault, path, base)
         if fault != "slow":
-            self.record(arrived, path, user_agent, "truncated" if fault == "truncated" else str(page.status))
-        head = self.head(page)
+            self.site.record(arrived, path, user_agent, "truncated" if fault == "truncated" else str(page.status))
+        head = self.site.head(page)
         if fault == "truncated":
-            writer.write(head + page.body[: len(page.body) // 2])
-            await writer.drain()
-            return False
+            self.transport.write(head + page.body[: len(page.body) // 2])
+            self.transport.close()  # after what was written is sent
+            return
         # headers and body in one write: one send and one wake-up of the client per page
-        writer.write(head + page.body if method == "GET" else head)
-        return True
+        self.transport.write(head + page.body if method == "GET" else head)
+        connection = headers.get("connection", "").lower()
+        if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
+            self.transport.close()
 
 
 class DemoMarketServer:
@@ -175,7 +236,7 @@ class DemoMarketServer:
         self._sites: dict[str, _Site] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._connections: set[_Connection] = set()
 
     def start(self) -> "DemoMarketServer":
         """Bind both ports and start serving."""
@@ -197,31 +258,16 @@ class DemoMarketServer:
         return self
 
     async def _listen(self, site: _Site, port: int) -> asyncio.base_events.Server:
-        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            task = asyncio.current_task()
-            self._connections[task] = writer
-            try:
-                await site.serve_connection(reader, writer)
-            except asyncio.CancelledError:
-                # stop() cancels kept-alive connections; ending normally spares Python 3.11's stream callback,
-                # which calls task.exception() on the task and would print a CancelledError traceback
-                pass
-            finally:
-                self._connections.pop(task, None)
-
-        return await asyncio.start_server(connected, self.host, port, reuse_address=True)
+        return await asyncio.get_running_loop().create_server(
+            lambda: _Connection(site, self._connections), self.host, port, reuse_address=True)
 
     async def _close(self) -> None:
         for site in self._sites.values():
             if site.server is not None:
                 site.server.close()
-        connections = dict(self._connections)
-        for task, writer in connections.items():  # kept-alive clients see the connection end, as after a restart
-            writer.transport.abort()
-            task.cancel()
-        if connections:
-            await asyncio.wait(connections, timeout=1)
+        for connection in list(self._connections):  # kept-alive clients see the connection end, as after a restart
+            connection.transport.abort()
+        await asyncio.sleep(0)  # lets the aborted transports call connection_lost
         for site in self._sites.values():
             if site.server is not None:
                 await site.server.wait_closed()

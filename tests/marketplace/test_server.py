@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import re
+import socket
 
 import httpx
 import pytest
@@ -125,3 +126,42 @@ def test_stop_ends_kept_alive_connections_quietly(market, caplog):
         running.stop()  # while the client still holds its connection open
     # Python 3.11's stream callback logged "Exception in callback ... CancelledError" for each such connection
     assert [record.getMessage() for record in caplog.records if record.name == "asyncio"] == []
+
+
+def _read_answers(sock) -> list[tuple[int, bytes]]:
+    """Every answer on a socket until the server closes it: (status, body), split by Content-Length."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    answers = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        answers.append((int(head.split()[1]), rest[:length]))
+        data = rest[length:]
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(server):
+    """Requests sent back to back before any answer, then a half-close: every answer comes, in order, then the close."""
+    host, port = server.avito_url[len("http://"):].split(":")
+    requests = [f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+                for path in ("/robots.txt", f"{AVITO_LIST}?o=2", "/fr/nowhere", "/robots.txt")]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"".join(requests))
+        sock.shutdown(socket.SHUT_WR)
+        answers = _read_answers(sock)
+    assert [status for status, _ in answers] == [200, 200, 404, 200]
+    assert answers[0][1] == answers[3][1] and b"Disallow: /fr/account/" in answers[0][1]
+    assert _next_data(answers[1][1].decode())["props"]["pageProps"]["componentProps"]["ads"]["currentPage"] == 2
+
+
+def test_connection_close_and_bad_requests_end_the_connection(server):
+    host, port = server.moteur_url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # the request after "Connection: close" is never answered
+        sock.sendall(b"GET /robots.txt HTTP/1.1\r\nConnection: close\r\n\r\nGET /robots.txt HTTP/1.1\r\n\r\n")
+        assert [status for status, _ in _read_answers(sock)] == [200]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /robots.txt HTTP/1.1\r\n\r\nGET /robots.txt HTTP/1.1\r\n\r\n")
+        assert _read_answers(sock) == [(400, b"")]
