@@ -374,6 +374,18 @@ def _avito_start(session: _Session, day: dt.date, start_url: str) -> str:
 
 
 _OFFSET_RE = re.compile(r"/(\d+)/?$")
+_DATE_LOOK_BACK = 3  # ads read from the end of a Moteur list page to find one whose page gives its date
+
+
+def _last_dated_day(session: _Session, cards: list[dict]) -> dt.date | None:
+    """The posting day of the last of a Moteur list page's ads whose page gives one. A deleted ad's page gives
+    none; the ads above it are at least as new, and a deleted ad of the day could not be placed in it anyway."""
+    for card in reversed(cards[-_DATE_LOOK_BACK:]):
+        detail = session.detail(card["url"])
+        posted_day = _utc_day(detail.get("posted_at")) if detail else None
+        if posted_day is not None:
+            return posted_day
+    return None
 
 
 def _moteur_start(session: _Session, day: dt.date, start_url: str) -> str:
@@ -381,9 +393,9 @@ def _moteur_start(session: _Session, day: dt.date, start_url: str) -> str:
     from the last card's ad page of each page tried, as the walk itself decides."""
 
     def too_new(page: ListPage) -> bool:
-        cards = [card for card in page.cards if card.get("listing_id")]
-        oldest = session.detail(cards[-1]["url"]) if cards else None
-        oldest_day = _utc_day(oldest.get("posted_at")) if oldest else None
+        # a deleted last ad gives no date: taken for "not too new", it stopped the search early, and the walk
+        # then read (and dated) every page from there, 13 days of pages for a partition of the 1M market
+        oldest_day = _last_dated_day(session, [card for card in page.cards if card.get("listing_id")])
         return oldest_day is not None and oldest_day > day
 
     first = session.list_page(start_url)

@@ -2,18 +2,19 @@
 
 import datetime as dt
 import logging
+import math
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from demo_truth import PII_SALT, SCRAPE_DAYS, displayed_brand, displayed_city
+from demo_truth import PII_SALT, SCRAPE_DAYS, TODAY, displayed_brand, displayed_city
 
 from autolist_assets.sources import (
     ROW_FIELDS, SOURCES, HttpFetcher, PageArchive, read_archive, reparse_archive, scrape_partition,
 )
 from autolist_assets.sources.privacy import hash_pii
 from autolist_assets.sources.text import parse_km, parse_price_dh
-from demo_market import DemoMarketServer
+from demo_market import DemoMarketServer, Faults, Market, MarketConfig
 from demo_market.pages import relative_date_fr
 
 PARTITIONS = [(source, day) for source in SOURCES for day in SCRAPE_DAYS]
@@ -195,3 +196,21 @@ def test_gone_or_broken_ad_pages_are_counted_and_keep_the_card(scraped, tmp_path
         assert card_only["price_dh"] == original["price_dh"] and card_only["year"] == original["year"]
         assert card_only["brand"] is None and card_only["seller_phone_hash"] is None
     assert by_id[rows[2]["listing_id"]] == rows[2]
+
+
+def test_moteur_search_for_the_day_steps_over_deleted_ads(tmp_path):
+    """A list page whose last ad is deleted still dates itself by the ad above it: the search lands on the day's
+    first page, instead of stopping early and walking (and dating) every page from there."""
+    market = Market(MarketConfig(seed=11, today=TODAY, avito_per_day=10, moteur_per_day=150, history_days=8,
+                                 faults=Faults(deleted=0.3)))
+    day = TODAY - dt.timedelta(days=6)
+    with DemoMarketServer(market) as server, HttpFetcher() as fetcher:
+        result = scrape_partition("moteur", day, server.moteur_url, fetcher, None, PII_SALT)
+        list_pages = [r for r in server.requests("moteur") if "/detail-annonce/" not in r.path and "robots" not in r.path]
+    truth = {ad.listing_id for ad in market.listings("moteur", day) if ad.gone_status is None}
+    assert {row["listing_id"] for row in result.rows} == truth
+    size = market.config.moteur_page_size
+    pages_of_the_day = -(-len(market.listings("moteur", day)) // size) + 1
+    pages_in_all = -(-len(market.feed("moteur")) // size)
+    # the search (two probes a doubling and a halving), then the day's pages and the one where it ends
+    assert len(list_pages) <= pages_of_the_day + 1 + 2 * math.ceil(math.log2(pages_in_all)) + 1
