@@ -199,7 +199,7 @@ def avito_list_html(ads: list[Listing], base: str, now: dt.datetime) -> str:
         + '<body><div id="__next"><main><div class="sc-1nre5ec-1 crKvIr listing">'
         + "".join(avito_site._card(ad, base, now) for ad in ads)
         + "</div></main></div>"
-        + avito_site._next_data("/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": "1"}, props)
+        + avito_site._next_data("/[lang]/[city]/[category]", {"lang": "fr", "city": "maroc", "o": "1"}, props).decode()
         + "</body></html>"
     )
 
