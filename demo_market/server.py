@@ -156,9 +156,11 @@ class _Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.transport.pause_reading()  # nor are more requests read meanwhile, as a stream's buffer limit does
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self.transport.resume_reading()
         self._serve()
 
     def _serve(self) -> None:

@@ -377,10 +377,11 @@ _OFFSET_RE = re.compile(r"/(\d+)/?$")
 _DATE_LOOK_BACK = 3  # ads read from the end of a Moteur list page to find one whose page gives its date
 
 
-def _last_dated_day(session: _Session, cards: list[dict]) -> dt.date | None:
-    """The posting day of the last of a Moteur list page's ads whose page gives one. A deleted ad's page gives
-    none; the ads above it are at least as new, and a deleted ad of the day could not be placed in it anyway."""
-    for card in reversed(cards[-_DATE_LOOK_BACK:]):
+def _last_dated_day(session: _Session, cards: list[dict], look_back: int = _DATE_LOOK_BACK) -> dt.date | None:
+    """The posting day of the last of a Moteur list page's ads whose page gives one, among its last `look_back`. A
+    deleted ad's page gives none; the ads above it are at least as new, and a deleted ad of the day could not be
+    placed in it anyway."""
+    for card in reversed(cards[-look_back:]):
         detail = session.detail(card["url"])
         posted_day = _utc_day(detail.get("posted_at")) if detail else None
         if posted_day is not None:
@@ -481,8 +482,7 @@ def _scrape_avito(session: _Session, day: dt.date, start_url: str, pii_salt: str
 
 def _oldest_day(session: _Session, cards: list[dict]) -> dt.date | None:
     """The posting day of a Moteur list page's last ad (cards carry no date; ads run newest first)."""
-    oldest = session.detail(cards[-1]["url"]) if cards else None
-    return _utc_day(oldest.get("posted_at")) if oldest else None
+    return _last_dated_day(session, cards, look_back=1)
 
 
 class _MoteurLookAhead:
